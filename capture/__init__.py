@@ -1,0 +1,1 @@
+"""Audio in: decoding recorded files and (later) live capture of mic + system audio."""

@@ -1,0 +1,23 @@
+"""Errors a user can act on. Each message is one line that says what went wrong."""
+
+from __future__ import annotations
+
+
+class ParleyError(Exception):
+    """Base for every error Parley reports to a user (CLI exit code 2, UI dialog)."""
+
+
+class DecodeError(ParleyError):
+    """The file could not be read as audio (empty, corrupt, unsupported or not media)."""
+
+
+class ModelUnavailable(ParleyError):
+    """A model could not be loaded: not installed, offline, or not authorized."""
+
+
+class StoreError(ParleyError):
+    """The database could not be read or written."""
+
+
+class Cancelled(ParleyError):
+    """The user cancelled a long-running job."""
