@@ -54,9 +54,9 @@ def _open(path: Path):
         raise DecodeError(f"{path.name}: the file is empty (0 bytes)")
     try:
         container = av.open(str(path), mode="r")
-    except (av.error.InvalidDataError, av.error.ValueError) as exc:  # type: ignore[attr-defined]
+    except av.error.InvalidDataError as exc:
         raise DecodeError(f"{path.name}: not a readable audio or video file ({_reason(exc)})") from exc
-    except av.error.FFmpegError as exc:  # type: ignore[attr-defined]
+    except (av.error.FFmpegError, ValueError) as exc:
         raise DecodeError(f"{path.name}: cannot open ({_reason(exc)})") from exc
     if not container.streams.audio:
         container.close()
@@ -118,7 +118,7 @@ def iter_blocks(
                 for packet in container.demux(stream):
                     for frame in packet.decode():
                         yield from resampler.resample(frame)
-            except av.error.FFmpegError as exc:  # type: ignore[attr-defined]
+            except av.error.FFmpegError as exc:
                 if produced == 0 and pending_len == 0:
                     raise DecodeError(f"{path.name}: corrupt or unsupported audio ({_reason(exc)})") from exc
                 if warnings is not None:
@@ -144,7 +144,7 @@ def iter_blocks(
 
 
 def decode_to_wav(
-    path: str | os.PathLike[str], out_wav: str | os.PathLike[str], *, progress=None
+    path: str | os.PathLike[str], out_wav: str | os.PathLike[str], *, progress=None, sha256: str | None = None
 ) -> AudioInfo:
     """Decode ``path`` into a 16 kHz PCM16 WAV at ``out_wav`` (written to a temp name, then renamed).
 
@@ -188,7 +188,7 @@ def decode_to_wav(
     os.replace(tmp, out_wav)
     return AudioInfo(
         source_path=str(path.resolve()),
-        sha256=file_sha256(path),
+        sha256=sha256 or file_sha256(path),
         duration=duration,
         source_sample_rate=info.sample_rate,
         channels=channels,

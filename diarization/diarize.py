@@ -1,0 +1,236 @@
+"""Speaker diarization with pyannote.audio 4, returning :class:`meetings.types.Diarization`.
+
+Two ways in, one pipeline class:
+  * ``embedded`` (default, offline): pyannote's ``SpeakerDiarization`` with segmentation-3.0
+    and CAM++ embeddings, agglomerative clustering (VBx needs a PLDA that is not on PyPI).
+  * a pyannote pipeline name or local config (e.g. ``pyannote/speaker-diarization-community-1``)
+    loaded through ``Pipeline.from_pretrained`` with the user's ``HF_TOKEN``.
+
+Besides pyannote's hard output, :class:`ParleyDiarization` keeps the frame-level *soft*
+speaker activations (share of overlapping chunks that found each speaker active), which
+the aligner and the confidence scores use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import diarization  # noqa: F401  (privacy env defaults before pyannote is imported)
+from meetings.errors import Cancelled, ModelUnavailable
+from meetings.types import Activations, Diarization, SpeakerSegment
+
+from .models import (
+    COMMUNITY_1,
+    EMBEDDED_DIARIZATION,
+    Device,
+    embedded_campplus_path,
+    embedded_segmentation_path,
+    hf_token,
+)
+
+ProgressFn = Callable[[str, int | None, int | None], None]
+
+__all__ = ["DiarizationParams", "Diarizer", "EMBEDDED_PARAMS", "PYANNOTE_DEFAULT_PARAMS"]
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizationParams:
+    """Hyper-parameters of the agglomerative pipeline (recorded with every result)."""
+
+    clustering_threshold: float
+    min_cluster_size: int = 12
+    method: str = "centroid"
+    min_duration_off: float = 0.0
+    exclude_overlap: bool = False
+
+    def as_pyannote(self) -> dict:
+        return {
+            "segmentation": {"min_duration_off": self.min_duration_off},
+            "clustering": {
+                "method": self.method,
+                "min_cluster_size": self.min_cluster_size,
+                "threshold": self.clustering_threshold,
+            },
+        }
+
+
+#: pyannote/speaker-diarization-3.1's published defaults (tuned there for WeSpeaker embeddings).
+PYANNOTE_DEFAULT_PARAMS = DiarizationParams(clustering_threshold=0.7045654963945799)
+#: Parley's defaults for CAM++ embeddings (cosine distances of CAM++ are spread wider).
+EMBEDDED_PARAMS = DiarizationParams(clustering_threshold=0.65, exclude_overlap=True)
+
+
+def _parley_pipeline_class():
+    from pyannote.audio.core.inference import Inference
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    class ParleyDiarization(SpeakerDiarization):
+        """pyannote's pipeline, also keeping soft per-speaker activations (no behaviour change)."""
+
+        def apply(self, file, **kwargs):
+            self._soft = None
+            self._cluster_labels = None
+            return super().apply(file, **kwargs)
+
+        def reconstruct(self, segmentations, hard_clusters, count):
+            if getattr(self, "_soft", None) is None:
+                num_chunks, num_frames, _ = segmentations.data.shape
+                k_max = int(np.max(hard_clusters)) + 1
+                clustered = np.zeros((num_chunks, num_frames, max(k_max, 1)), dtype=np.float32)
+                for c, (cluster, (_, seg)) in enumerate(zip(hard_clusters, segmentations)):
+                    for k in np.unique(cluster):
+                        if k >= 0:
+                            clustered[c, :, k] = np.max(seg[:, cluster == k], axis=1)
+                from pyannote.core import SlidingWindowFeature
+
+                self._soft = Inference.aggregate(
+                    SlidingWindowFeature(clustered, segmentations.sliding_window),
+                    count.sliding_window,
+                    hamming=False,
+                    missing=0.0,
+                    skip_average=False,
+                )
+            return super().reconstruct(segmentations, hard_clusters, count)
+
+        def to_annotation(self, *args, **kwargs):
+            annotation = super().to_annotation(*args, **kwargs)
+            if getattr(self, "_cluster_labels", None) is None:
+                self._cluster_labels = sorted(annotation.labels())  # cluster ids, renamed in this order
+            return annotation
+
+    return ParleyDiarization
+
+
+class Diarizer:
+    """Loads a diarization pipeline once; :meth:`__call__` runs it on 16 kHz mono audio."""
+
+    def __init__(
+        self,
+        name: str = EMBEDDED_DIARIZATION,
+        device: Device = Device("cpu", "int8"),
+        params: DiarizationParams | None = None,
+    ):
+        import torch
+        from pyannote.audio import Model
+
+        self.name = name
+        cls = _parley_pipeline_class()
+        if name == EMBEDDED_DIARIZATION:
+            from .campplus import CAMPPlus
+
+            self.params = params or EMBEDDED_PARAMS
+            segmentation = Model.from_pretrained(str(embedded_segmentation_path()))
+            self.pipeline = cls(
+                segmentation=segmentation,
+                embedding=CAMPPlus(embedded_campplus_path()),
+                embedding_exclude_overlap=self.params.exclude_overlap,
+                plda=_no_plda(),
+                clustering="AgglomerativeClustering",
+                segmentation_batch_size=32,
+                embedding_batch_size=32,
+            )
+            self.pipeline.instantiate(self.params.as_pyannote())
+        else:
+            self.params = params
+            self.pipeline = _from_pretrained(name)
+            self.pipeline.__class__ = cls  # same state, plus soft activations
+        if device.kind == "cuda":
+            self.pipeline.to(torch.device("cuda"))
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def __call__(
+        self,
+        audio: np.ndarray,
+        *,
+        sample_rate: int = 16_000,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        progress: ProgressFn | None = None,
+    ) -> Diarization:
+        import torch
+
+        self._cancel.clear()
+
+        def hook(step_name, step_artifact, file=None, total=None, completed=None):
+            if self._cancel.is_set():
+                raise Cancelled("diarization cancelled")
+            if progress is not None:
+                progress(step_name, completed, total)
+
+        file = {"waveform": torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None], "sample_rate": sample_rate, "uri": "meeting"}
+        with torch.inference_mode():
+            out = self.pipeline(
+                file, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, hook=hook
+            )
+        return self._convert(out)
+
+    def _convert(self, out) -> Diarization:
+        annotation, exclusive = out.speaker_diarization, out.exclusive_speaker_diarization
+        speakers = tuple(sorted(annotation.labels()))
+        segments = tuple(
+            sorted(
+                (SpeakerSegment(float(s.start), float(s.end), str(label)) for s, _, label in annotation.itertracks(yield_label=True)),
+                key=lambda x: (x.start, x.end),
+            )
+        )
+        excl = tuple(
+            sorted(
+                (SpeakerSegment(float(s.start), float(s.end), str(label)) for s, _, label in exclusive.itertracks(yield_label=True)),
+                key=lambda x: (x.start, x.end),
+            )
+        )
+        activations = None
+        soft, clusters = getattr(self.pipeline, "_soft", None), getattr(self.pipeline, "_cluster_labels", None)
+        if soft is not None and clusters is not None and speakers:
+            # pyannote renames sorted cluster ids to SPEAKER_00, SPEAKER_01, ... in order
+            # (a label beyond the clustered ones comes from pyannote padding the speaker count: no soft data)
+            cluster_of = {label: c for c, label in zip(clusters, sorted(annotation.labels()))}
+            data = np.zeros((soft.data.shape[0], len(speakers)), dtype=np.float32)
+            for j, s in enumerate(speakers):
+                c = cluster_of.get(s)
+                if c is not None and 0 <= c < soft.data.shape[1]:
+                    data[:, j] = np.nan_to_num(soft.data[:, c])
+            sw = soft.sliding_window
+            activations = Activations(start=float(sw.start + sw.duration / 2), step=float(sw.step), speakers=speakers, values=data)
+        centroids = None
+        if out.speaker_embeddings is not None and len(speakers):
+            centroids = np.asarray(out.speaker_embeddings, dtype=np.float32)
+        return Diarization(segments=segments, exclusive=excl, speakers=speakers, activations=activations, centroids=centroids, model=self.name)
+
+
+def _no_plda():
+    """A placeholder PLDA: agglomerative clustering never uses one, but pyannote's constructor requires it."""
+    from pyannote.audio.core.plda import PLDA
+
+    class NoPLDA(PLDA):
+        def __init__(self):  # no weights: VBx is not available offline
+            self.lda_dimension = 0
+
+    return NoPLDA()
+
+
+def _from_pretrained(name: str):
+    from pyannote.audio import Pipeline
+
+    token = hf_token()
+    try:
+        pipeline = Pipeline.from_pretrained(name, token=token)
+    except Exception as exc:  # hub errors come in many types; all mean "cannot load"
+        from .models import _hub_reason
+
+        raise ModelUnavailable(_hub_reason("diarization pipeline", name, exc)) from exc
+    if pipeline is None:
+        hint = "set HF_TOKEN and accept its conditions on Hugging Face" if token is None else "check network access and the token's permissions"
+        raise ModelUnavailable(f"diarization pipeline {name!r} could not be loaded: {hint}")
+    return pipeline
+
+
+KNOWN_PIPELINES = (EMBEDDED_DIARIZATION, COMMUNITY_1, "pyannote/speaker-diarization-3.1")

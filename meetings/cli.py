@@ -1,0 +1,256 @@
+"""The ``parley`` command line.
+
+    parley import FILE [--num-speakers N | --min-speakers N --max-speakers N] [--model NAME]
+                       [--diarization NAME] [--device auto|cpu|cuda] [--language xx]
+    parley list
+    parley show ID
+    parley export ID --format txt|md|srt|vtt|json|rttm [-o FILE]
+    parley summarize ID [--model M] [--local]
+    parley app
+
+Errors a user can act on exit with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from meetings.errors import ParleyError
+
+EXIT_USER_ERROR = 2
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="parley", description="Who said what, and what did each person want — locally.")
+    p.add_argument("--db", type=Path, help="database file (default: the user data folder, or $PARLEY_DATA_DIR)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    imp = sub.add_parser("import", help="transcribe and diarize a recorded file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--title")
+    imp.add_argument("--num-speakers", type=_positive)
+    imp.add_argument("--min-speakers", type=_positive)
+    imp.add_argument("--max-speakers", type=_positive)
+    imp.add_argument("--model", default="tiny.en", help="Whisper model: tiny.en (embedded), a faster-whisper name such as large-v3 or turbo, or a folder")
+    imp.add_argument("--diarization", default="embedded", help="embedded (offline) or a pyannote pipeline such as pyannote/speaker-diarization-community-1 (needs HF_TOKEN)")
+    imp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    imp.add_argument("--language", help="language code (default: detect; tiny.en is English only)")
+    imp.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sub.add_parser("list", help="list imported meetings")
+    show = sub.add_parser("show", help="print a meeting's transcript")
+    show.add_argument("id", type=int)
+
+    exp = sub.add_parser("export", help="export a meeting")
+    exp.add_argument("id", type=int)
+    exp.add_argument("--format", default="txt")
+    exp.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
+
+    summ = sub.add_parser("summarize", help="per-speaker summaries (Anthropic API, or offline with --local)")
+    summ.add_argument("id", type=int)
+    summ.add_argument("--model", help="Claude model (default: the configured batch tier)")
+    summ.add_argument("--local", action="store_true", help="offline extractive summary, nothing leaves the machine")
+
+    sub.add_parser("app", help="open the desktop app")
+    return p
+
+
+def _store(args):
+    from meetings.store import Store
+
+    store = Store(args.db) if args.db else Store.default()
+    store.mark_interrupted()
+    return store
+
+
+class _Bars:
+    """One tqdm progress bar per pipeline stage, on stderr."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty() or enabled == "force"
+        self.bar = None
+        self.stage = None
+
+    def __call__(self, event) -> None:
+        from meetings.events import Progress, StageDone
+
+        if isinstance(event, Progress):
+            if not self.enabled:
+                return
+            from tqdm import tqdm
+
+            if event.stage != self.stage:
+                self.close()
+                self.stage = event.stage
+                self.bar = tqdm(total=round(event.total, 1) if event.total else None, desc=f"{event.stage:<10}", unit="s" if event.stage != "diarize" else "it", leave=False, file=sys.stderr)
+            if event.total and self.bar.total != round(event.total, 1):
+                self.bar.total = round(event.total, 1)
+            self.bar.n = round(event.done, 1)
+            if event.detail:
+                self.bar.set_postfix_str(event.detail, refresh=False)
+            self.bar.refresh()
+        elif isinstance(event, StageDone):
+            self.close()
+            print(f"{event.stage:<10} done in {event.seconds:.1f} s", file=sys.stderr)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+            self.stage = None
+
+
+def cmd_import(args) -> int:
+    from meetings.pipeline import Engine
+    from meetings.types import PipelineOptions
+
+    if args.num_speakers and (args.min_speakers or args.max_speakers):
+        raise ParleyError("use either --num-speakers or --min/--max-speakers, not both")
+    if args.min_speakers and args.max_speakers and args.min_speakers > args.max_speakers:
+        raise ParleyError("--min-speakers is larger than --max-speakers")
+    if not args.file.exists():
+        raise ParleyError(f"{args.file}: no such file")
+    store = _store(args)
+    options = PipelineOptions(
+        asr_model=args.model,
+        diarization_model=args.diarization,
+        device=args.device,
+        language=args.language,
+        num_speakers=args.num_speakers,
+        min_speakers=args.min_speakers,
+        max_speakers=args.max_speakers,
+    )
+    bars = _Bars(not args.quiet)
+    engine = Engine(options)
+    try:
+        result = engine.import_file(args.file, store, title=args.title, emit=bars)
+    finally:
+        bars.close()
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if result.duplicate:
+        print(f"already imported as meeting {result.meeting_id}", file=sys.stderr)
+    _print_transcript(store, result.meeting_id)
+    return 0
+
+
+def _print_transcript(store, meeting_id: int) -> None:
+    from meetings.export import export
+
+    print(export(_export_doc(store, meeting_id), "txt"), end="")
+
+
+def _export_doc(store, meeting_id: int):
+    from meetings.export import ExportDoc, ExportTurn
+
+    meeting = store.get_meeting(meeting_id)
+    turns = store.turns(meeting_id)
+    summaries_md = ""
+    try:
+        summaries_md = "\n\n".join(s.markdown for s in store.summaries(meeting_id) if s.markdown)
+    except AttributeError:
+        pass
+    return ExportDoc(
+        title=meeting.title,
+        duration=meeting.duration,
+        speakers=tuple(s.name for s in store.speakers(meeting_id)),
+        turns=tuple(
+            ExportTurn(
+                speaker=t.speaker_name,
+                start=t.start,
+                end=t.end,
+                text=t.text,
+                confidence=t.confidence,
+                flags=tuple(f.value for f in t.flags),
+                overlapped=t.overlapped,
+                words=tuple((w.start, w.end, w.text, w.probability) for w in t.words),
+            )
+            for t in turns
+        ),
+        summaries_markdown=summaries_md,
+    )
+
+
+def cmd_list(args) -> int:
+    store = _store(args)
+    meetings = store.list_meetings()
+    if not meetings:
+        print("no meetings yet: parley import FILE")
+        return 0
+    print(f"{'id':>4}  {'date':<16}  {'length':>8}  {'spk':>3}  {'turns':>5}  {'flag':>4}  {'status':<11}  title")
+    for m in meetings:
+        mins, secs = divmod(int(round(m.duration)), 60)
+        print(f"{m.id:>4}  {m.created_at[:16].replace('T', ' '):<16}  {mins:>5}:{secs:02d}  {m.num_speakers:>3}  {m.num_turns:>5}  {m.num_flagged:>4}  {m.status:<11}  {m.title}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    store = _store(args)
+    m = store.get_meeting(args.id)
+    print(f"# {m.title}  ({m.duration / 60:.1f} min, {m.num_speakers} speakers, {m.num_flagged} of {m.num_turns} turns flagged, {m.status})")
+    _print_transcript(store, args.id)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from meetings.export import export
+
+    store = _store(args)
+    text = export(_export_doc(store, args.id), args.format)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_summarize(args) -> int:
+    try:
+        from summaries.cli import summarize_command
+    except ImportError as exc:
+        raise ParleyError("summaries are not available in this build") from exc
+    return summarize_command(_store(args), args)
+
+
+def cmd_app(args) -> int:
+    try:
+        from desktop.app import main as app_main
+    except ImportError as exc:
+        raise ParleyError(f"the desktop app cannot start: {exc}") from exc
+    return app_main(db=args.db)
+
+
+COMMANDS = {
+    "import": cmd_import,
+    "list": cmd_list,
+    "show": cmd_show,
+    "export": cmd_export,
+    "summarize": cmd_summarize,
+    "app": cmd_app,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ParleyError as exc:
+        print(f"parley: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("parley: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Typed events streamed from a running job to whoever shows it (CLI progress bars, Qt UI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Progress", "StageDone", "Finished", "Failed", "Event", "EventSink", "STAGES"]
+
+#: The import pipeline's stages, in order.
+STAGES = ("decode", "diarize", "transcribe", "align", "save")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    stage: str
+    done: float
+    total: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StageDone:
+    stage: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    meeting_id: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    message: str
+
+
+Event = Progress | StageDone | Finished | Failed
+EventSink = Callable[[Event], None]

@@ -1,0 +1,178 @@
+"""Orchestration: a recorded file → decoded audio → diarization → ASR → alignment →
+confidence → one transaction in the store. Emits typed events; knows nothing of Qt.
+
+Models load once per :class:`Engine` and are reused across imports.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from capture.decode import decode_to_wav, file_sha256, read_mono
+from meetings.errors import Cancelled, ParleyError
+from meetings.events import EventSink, Failed, Finished, Progress, StageDone
+from meetings.store import Store
+from meetings.types import Diarization, PipelineOptions, Transcript, Turn
+
+__all__ = ["Engine", "ImportResult", "StageTiming", "process_audio", "speech_pauses"]
+
+
+@dataclass(frozen=True, slots=True)
+class StageTiming:
+    stage: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    meeting_id: int
+    duplicate: bool
+    duration: float
+    timings: tuple[StageTiming, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """What the speech pipeline made of one recording (before storage)."""
+
+    diarization: Diarization
+    transcript: Transcript
+    turns: tuple[Turn, ...]
+    timings: tuple[StageTiming, ...]
+
+
+def _noop(_event) -> None:
+    pass
+
+
+def speech_pauses(dia: Diarization, duration: float, min_pause: float = 0.3) -> list[tuple[float, float]]:
+    """Stretches with nobody speaking (from the diarization), for cutting ASR windows."""
+    pauses, t = [], 0.0
+    for seg in sorted(dia.segments, key=lambda s: s.start):
+        if seg.start - t >= min_pause:
+            pauses.append((t, seg.start))
+        t = max(t, seg.end)
+    if duration - t >= min_pause:
+        pauses.append((t, duration))
+    return pauses
+
+
+class Engine:
+    """Holds the loaded models for one set of options; safe to reuse, not to share across threads."""
+
+    def __init__(self, options: PipelineOptions = PipelineOptions()):
+        from diarization.asr import AsrOptions, Transcriber
+        from diarization.diarize import Diarizer
+        from diarization.models import resolve_device
+
+        self.options = options
+        self.device = resolve_device(options.device)
+        self.diarizer = Diarizer(options.diarization_model, self.device)
+        self.transcriber = Transcriber(
+            AsrOptions(
+                model=options.asr_model,
+                language=options.language,
+                beam_size=options.beam_size,
+                batch_size=options.batch_size,
+                vad_filter=options.vad_filter,
+            ),
+            self.device,
+        )
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self.diarizer.cancel()
+        self.transcriber.cancel()
+
+    def process(self, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
+        return process_audio(self, wav, duration, emit)
+
+    def import_file(self, path: str | Path, store: Store, *, title: str | None = None, emit: EventSink = _noop) -> ImportResult:
+        """Import a recording; a file already imported (same content) is not imported twice."""
+        self._cancel.clear()
+        path = Path(path)
+        try:
+            sha = file_sha256(path) if path.is_file() else ""
+            existing = store.find_by_sha256(sha) if sha else None
+            if existing is not None and existing.status == "done":
+                emit(Finished(existing.id, duplicate=True))
+                return ImportResult(existing.id, True, existing.duration)
+            if existing is not None:  # left failed/interrupted by an earlier run: start again
+                store.delete_meeting(existing.id)
+            audio_dir = store.data_dir / "audio"
+            audio_dir.mkdir(parents=True, exist_ok=True)
+            wav = audio_dir / f"{sha[:16] or 'unknown'}.wav"
+            t0 = time.perf_counter()
+            info = decode_to_wav(path, wav, sha256=sha or None, progress=lambda d, t: emit(Progress("decode", d, t)))
+            decode_s = time.perf_counter() - t0
+            emit(StageDone("decode", decode_s))
+        except ParleyError as exc:
+            emit(Failed(str(exc)))
+            raise
+        meeting_id = store.begin_meeting(
+            title or path.stem, info, str(wav), self.options, self.options.asr_model, self.options.diarization_model
+        )
+        try:
+            if self._cancel.is_set():
+                raise Cancelled("import cancelled")
+            result = self.process(wav, info.duration, emit)
+            t0 = time.perf_counter()
+            store.save_result(
+                meeting_id,
+                speakers=result.diarization.speakers,
+                centroids=result.diarization.centroids,
+                turns=result.turns,
+                language=result.transcript.language,
+            )
+            save_s = time.perf_counter() - t0
+            emit(StageDone("save", save_s))
+        except BaseException as exc:  # keep the decoded audio; the meeting row says what happened
+            store.fail_meeting(meeting_id, "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else str(exc))
+            if isinstance(exc, ParleyError):
+                emit(Failed(str(exc)))
+            raise
+        emit(Finished(meeting_id))
+        timings = (StageTiming("decode", decode_s), *result.timings, StageTiming("save", save_s))
+        return ImportResult(meeting_id, False, info.duration, timings, info.warnings)
+
+
+def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
+    """Run diarization, ASR, alignment and scoring on a canonical 16 kHz WAV."""
+    from diarization.align import align
+    from diarization.confidence import score_turns
+
+    o = engine.options
+    timings = []
+    t0 = time.perf_counter()
+    audio = read_mono(wav)
+    dia = engine.diarizer(
+        audio,
+        num_speakers=o.num_speakers,
+        min_speakers=o.min_speakers,
+        max_speakers=o.max_speakers,
+        progress=lambda step, done, total: emit(Progress("diarize", done or 0, total, step)),
+    )
+    del audio
+    timings.append(StageTiming("diarize", time.perf_counter() - t0))
+    emit(StageDone("diarize", timings[-1].seconds))
+
+    t0 = time.perf_counter()
+    transcript = engine.transcriber(
+        lambda a, b: read_mono(wav, a, b),
+        duration,
+        pauses=speech_pauses(dia, duration),
+        progress=lambda d, t: emit(Progress("transcribe", d, t)),
+    )
+    timings.append(StageTiming("transcribe", time.perf_counter() - t0))
+    emit(StageDone("transcribe", timings[-1].seconds))
+
+    t0 = time.perf_counter()
+    turns = score_turns(align(transcript.words, dia))
+    timings.append(StageTiming("align", time.perf_counter() - t0))
+    emit(StageDone("align", timings[-1].seconds))
+    return Processed(dia, transcript, tuple(turns), tuple(timings))
