@@ -119,6 +119,19 @@ class Transcriber:
                 progress(w1, duration)
         return Transcript(segments=tuple(segments), language=language or "en", model=self.options.model)
 
+    def transcribe_clip(self, audio: np.ndarray, offset: float) -> tuple[Word, ...]:
+        """Words of a short clip (no VAD: the clip is already speech), times offset to the meeting."""
+        o = self.options
+        raw, _ = self.model.transcribe(
+            audio, language=o.language, beam_size=o.beam_size, word_timestamps=True, vad_filter=False, condition_on_previous_text=False
+        )
+        return tuple(
+            Word(start=offset + float(w.start), end=offset + float(w.end), text=w.word, probability=float(w.probability))
+            for s in raw
+            if s.no_speech_prob < 0.6
+            for w in (s.words or ())
+        )
+
     def _transcribe(self, audio: np.ndarray, offset: float) -> Iterator[tuple[AsrSegment, str]]:
         o = self.options
         kwargs = dict(

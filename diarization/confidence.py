@@ -102,9 +102,10 @@ def score_turns(
     for i, t in enumerate(turns):
         f = turn_features(t, voice_margins[i] if voice_margins is not None else None)
         c = model.confidence(f)
-        flags = model.reasons(f) if c < model.threshold else ()
-        if c < model.threshold and not flags:
-            flags = (FlagReason.AMBIGUOUS_VOICE,)
+        flagged = c < model.threshold or t.overlapped  # a recovered second voice is always worth a look
+        flags = model.reasons(f) if flagged else ()
+        if flagged and not flags:
+            flags = (FlagReason.OVERLAP,) if t.overlapped else (FlagReason.AMBIGUOUS_VOICE,)
         out.append(replace(t, confidence=round(c, 4), flags=flags))
     return out
 

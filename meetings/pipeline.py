@@ -10,12 +10,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from capture.decode import decode_to_wav, file_sha256, read_mono
 from meetings.errors import Cancelled, ParleyError
 from meetings.events import EventSink, Failed, Finished, Progress, StageDone
-from meetings.store import Store
 from meetings.types import Diarization, PipelineOptions, Transcript, Turn
+
+if TYPE_CHECKING:
+    from meetings.store import Store
 
 __all__ = ["Engine", "ImportResult", "StageTiming", "process_audio", "speech_pauses"]
 
@@ -41,8 +44,9 @@ class Processed:
 
     diarization: Diarization
     transcript: Transcript
-    turns: tuple[Turn, ...]
+    turns: tuple[Turn, ...]  # final: aligned, overlaps recovered, scored
     timings: tuple[StageTiming, ...]
+    primary_turns: tuple[Turn, ...] = ()  # aligned single-stream words only (before overlap recovery)
 
 
 def _noop(_event) -> None:
@@ -64,12 +68,13 @@ def speech_pauses(dia: Diarization, duration: float, min_pause: float = 0.3) -> 
 class Engine:
     """Holds the loaded models for one set of options; safe to reuse, not to share across threads."""
 
-    def __init__(self, options: PipelineOptions = PipelineOptions()):
+    def __init__(self, options: PipelineOptions = PipelineOptions(), *, recover_overlap: bool = True):
         from diarization.asr import AsrOptions, Transcriber
         from diarization.diarize import Diarizer
         from diarization.models import resolve_device
 
         self.options = options
+        self.recover_overlap = recover_overlap
         self.device = resolve_device(options.device)
         self.diarizer = Diarizer(options.diarization_model, self.device)
         self.transcriber = Transcriber(
@@ -92,7 +97,7 @@ class Engine:
     def process(self, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
         return process_audio(self, wav, duration, emit)
 
-    def import_file(self, path: str | Path, store: Store, *, title: str | None = None, emit: EventSink = _noop) -> ImportResult:
+    def import_file(self, path: str | Path, store: "Store", *, title: str | None = None, emit: EventSink = _noop) -> ImportResult:
         """Import a recording; a file already imported (same content) is not imported twice."""
         self._cancel.clear()
         path = Path(path)
@@ -145,6 +150,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     """Run diarization, ASR, alignment and scoring on a canonical 16 kHz WAV."""
     from diarization.align import align
     from diarization.confidence import score_turns
+    from diarization.overlap import recover_overlaps
 
     o = engine.options
     timings = []
@@ -172,7 +178,28 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     emit(StageDone("transcribe", timings[-1].seconds))
 
     t0 = time.perf_counter()
-    turns = score_turns(align(transcript.words, dia))
+    primary = align(transcript.words, dia)
     timings.append(StageTiming("align", time.perf_counter() - t0))
-    emit(StageDone("align", timings[-1].seconds))
-    return Processed(dia, transcript, tuple(turns), tuple(timings))
+    turns = primary
+    if engine.recover_overlap and len(dia.speakers) > 1:
+        t0 = time.perf_counter()
+        turns = recover_overlaps(primary, dia, lambda h: _transcribe_hidden(engine, wav, dia, h))
+        timings.append(StageTiming("overlap", time.perf_counter() - t0))
+    turns = score_turns(turns)
+    emit(StageDone("align", sum(t.seconds for t in timings[2:])))
+    return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary))
+
+
+def _transcribe_hidden(engine: Engine, wav: Path, dia: Diarization, hidden, pad: float = 0.3):
+    """Re-transcribe one stretch of hidden speech, fading out audio where that speaker is silent."""
+    import numpy as np
+
+    start = max(0.0, hidden.start - pad)
+    clip = read_mono(wav, start, hidden.end + pad)
+    a = dia.activations
+    if a is not None and hidden.speaker in a.speakers and clip.size:
+        k = a.speakers.index(hidden.speaker)
+        t = start + np.arange(clip.size) / 16000.0
+        idx = np.clip(np.round((t - a.start) / a.step).astype(int), 0, len(a.values) - 1)
+        clip = clip * np.clip(0.15 + a.values[idx, k], 0.0, 1.0)
+    return engine.transcriber.transcribe_clip(clip.astype("float32"), offset=start)

@@ -1,0 +1,1 @@
+"""Benchmarks on the evaluation set: accuracy (DER, WER, cpWER, tcpWER, flags) and speed."""

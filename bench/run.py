@@ -1,0 +1,261 @@
+"""``python -m bench`` / ``parley bench``: accuracy and speed on the evaluation set.
+
+Runs the real import pipeline (embedded offline models) on every file of a list
+(default ``../shared/eval/core.lst``) and writes ``BENCHMARKS.md`` (+ a JSON twin):
+  * DER (pyannote.metrics, overlap scored, collar 0 and 0.25 s; missed / false alarm /
+    confusion) of Parley's diarization **and** of pyannote's own pipeline with its
+    published default settings on the same weights, side by side, same run;
+  * WER, cpWER and tcpWER (meeteval) of Parley's alignment and of a WhisperX-style
+    max-overlap baseline on the same ASR and diarization output;
+  * flag quality: recall of wrongly attributed words inside flagged turns, share flagged;
+  * real-time factor per stage, whole-process RTF and peak RSS of a real ``parley import``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_EVAL = REPO.parent / "shared" / "eval"
+HEAVY_OVERLAP = ("ami_EN2006b_000-030s", "ami_EN2009b_000-030s")
+
+
+@dataclass
+class FileResult:
+    name: str
+    duration: float
+    ref_speakers: int
+    hyp_speakers: int
+    base_speakers: int
+    der: dict  # variant -> {collar -> DerParts as dict}
+    wer: dict  # system -> {wer/cpwer/tcpwer -> (errors, length)}
+    flags: dict
+    stage_seconds: dict
+
+
+def _der_dict(parts):
+    return {"total": parts.total, "missed": parts.missed, "false_alarm": parts.false_alarm, "confusion": parts.confusion}
+
+
+def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> FileResult:
+    from bench import scoring
+    from capture.decode import decode_to_wav, read_mono
+
+    src = eval_dir / name / f"{name}.wav"
+    t0 = time.perf_counter()
+    info = decode_to_wav(src, tmp / f"{name}.wav")
+    stages = {"decode": time.perf_counter() - t0}
+    processed = engine.process(tmp / f"{name}.wav", info.duration)
+    stages.update({t.stage: t.seconds for t in processed.timings})
+    if store is not None:
+        meeting = store.begin_meeting(name, info, str(tmp / f"{name}.wav"), engine.options, engine.options.asr_model, engine.options.diarization_model)
+        t0 = time.perf_counter()
+        store.save_result(meeting, speakers=processed.diarization.speakers, centroids=processed.diarization.centroids, turns=processed.turns, language=processed.transcript.language)
+        stages["save"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    base_dia = baseline(read_mono(tmp / f"{name}.wav"))
+    stages["baseline_diarize"] = time.perf_counter() - t0
+
+    ref = scoring.load_reference(eval_dir, name, info.duration)
+    der = {}
+    mapping = {}
+    for variant, segs in (("parley", processed.diarization.segments), ("pyannote_default", base_dia.segments)):
+        der[variant] = {}
+        for collar in (0.0, 0.25):
+            parts, m = scoring.der(ref, segs, collar)
+            der[variant][str(collar)] = _der_dict(parts)
+            if variant == "parley" and collar == 0.0:
+                mapping = m
+    wer = {}
+    flags = {}
+    if ref.seglst:
+        words = processed.transcript.words
+        baseline_turns = scoring.max_overlap_turns(words, processed.diarization)
+        systems = (("parley", list(processed.turns)), ("parley_no_overlap", list(processed.primary_turns)), ("max_overlap", baseline_turns))
+        for system, turns in systems:
+            res = scoring.wer_scores(ref, scoring.turns_to_seglst(name, turns))
+            wer[system] = {k: [v.errors, v.length] for k, v in res.items()}
+        flags = asdict(scoring.flag_quality(ref, list(processed.turns), mapping))
+    return FileResult(
+        name=name,
+        duration=info.duration,
+        ref_speakers=len(ref.speakers),
+        hyp_speakers=len({t.speaker for t in processed.turns}) or len(processed.diarization.speakers),
+        base_speakers=len(base_dia.speakers),
+        der=der,
+        wer=wer,
+        flags=flags,
+        stage_seconds=stages,
+    )
+
+
+def whole_process(files: list[Path], tmp: Path) -> dict:
+    """Concatenate the files and time a real `parley import` subprocess (model loading included)."""
+    import soundfile as sf
+
+    audio = np.concatenate([sf.read(f, dtype="float32")[0] for f in files])
+    joined = tmp / "joined.wav"
+    sf.write(joined, audio, 16000)
+    env = dict(os.environ, PARLEY_DATA_DIR=str(tmp / "whole"))
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, "-m", "meetings.cli", "import", str(joined), "--quiet"], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"parley import failed: {proc.stderr[-2000:]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"audio_seconds": len(audio) / 16000, "wall_seconds": wall, "peak_rss_mb": max(peak_kb, before) / 1024}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
+    ap.add_argument("--list", default="core.lst")
+    ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    ap.add_argument("--files", nargs="*", help="only these items")
+    ap.add_argument("--no-whole", action="store_true", help="skip the whole-process run")
+    args = ap.parse_args(argv)
+
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    from diarization.diarize import PYANNOTE_DEFAULT_PARAMS, Diarizer
+    from meetings.pipeline import Engine
+    from meetings.types import PipelineOptions
+
+    try:
+        from meetings.store import Store
+    except ImportError:  # partial checkouts: benchmark the pipeline without storage
+        Store = None
+
+    names = args.files or [l.strip() for l in (args.eval_dir / args.list).read_text().splitlines() if l.strip()]
+    t0 = time.perf_counter()
+    engine = Engine(PipelineOptions(device="cpu"))
+    baseline = Diarizer("embedded", engine.device, PYANNOTE_DEFAULT_PARAMS)
+    load_s = time.perf_counter() - t0
+    results = []
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        store = Store(tmp / "bench.db") if Store else None
+        for name in names:
+            r = run_file(name, args.eval_dir, engine, baseline, store, tmp)
+            results.append(r)
+            p = r.der["parley"]["0.25"]
+            print(f"{name}: DER@0.25 {(p['missed'] + p['false_alarm'] + p['confusion']) / max(p['total'], 1e-9):.3f}", file=sys.stderr)
+        whole = None if args.no_whole else whole_process([args.eval_dir / n / f"{n}.wav" for n in names], tmp)
+    report = {"files": [asdict(r) for r in results], "model_load_seconds": load_s, "whole_process": whole, "machine": machine()}
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
+    args.out.write_text(render(report, args))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def _sum_der(files, variant, collar):
+    tot = {"total": 0.0, "missed": 0.0, "false_alarm": 0.0, "confusion": 0.0}
+    for f in files:
+        for k in tot:
+            tot[k] += f["der"][variant][collar][k]
+    t = tot["total"] or 1e-9
+    return {k: tot[k] / t for k in ("missed", "false_alarm", "confusion")} | {"der": (tot["missed"] + tot["false_alarm"] + tot["confusion"]) / t}
+
+
+def _sum_wer(files, system, kind):
+    e = sum(f["wer"][system][kind][0] for f in files if f["wer"])
+    n = sum(f["wer"][system][kind][1] for f in files if f["wer"])
+    return e / n if n else float("nan")
+
+
+def render(report: dict, args) -> str:
+    files = report["files"]
+    m = report["machine"]
+    dur = sum(f["duration"] for f in files)
+    L = []
+    L.append("# Parley benchmark report\n")
+    L.append(f"Generated by `python -m bench --list {args.list}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. ")
+    L.append(f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, GPU: {m['gpu']}; Python {m['python']}, torch {m['torch']}.\n")
+    L.append(f"Data: {len(files)} files of `{args.eval_dir.name}/{args.list}`, {dur / 60:.1f} min. Models: Whisper tiny.en (int8, CPU), pyannote segmentation-3.0 + CAM++ (embedded, offline).\n")
+    L.append("\n## Diarization error rate (pyannote.metrics, overlap scored, total-weighted)\n")
+    L.append("| system | collar | DER | missed | false alarm | confusion |\n|---|---|---|---|---|---|")
+    for variant, label in (("parley", "Parley (embedded pipeline)"), ("pyannote_default", "pyannote pipeline, default 3.1 settings, same weights")):
+        for collar in ("0.0", "0.25"):
+            s = _sum_der(files, variant, collar)
+            L.append(f"| {label} | {collar} s | {100 * s['der']:.1f} % | {100 * s['missed']:.1f} % | {100 * s['false_alarm']:.1f} % | {100 * s['confusion']:.1f} % |")
+    wer_files = [f for f in files if f["wer"]]
+    if wer_files:
+        L.append("\n## Transcription and speaker attribution (meeteval; tcpWER collar 5 s)\n")
+        L.append("| system | WER | cpWER | tcpWER | cpWER heavy-overlap (EN2006b, EN2009b) |\n|---|---|---|---|---|")
+        heavy = [f for f in wer_files if f["name"] in HEAVY_OVERLAP]
+        for system, label in (("parley", "Parley alignment + overlap recovery"), ("parley_no_overlap", "Parley alignment, no overlap recovery"), ("max_overlap", "WhisperX-style max-overlap, same ASR + diarization")):
+            hv = " / ".join(f"{100 * _sum_wer([f], system, 'cpwer'):.1f} %" for f in heavy) or "–"
+            L.append(f"| {label} | {100 * _sum_wer(wer_files, system, 'wer'):.1f} % | {100 * _sum_wer(wer_files, system, 'cpwer'):.1f} % | {100 * _sum_wer(wer_files, system, 'tcpwer'):.1f} % | {hv} |")
+        fl = {k: sum(f["flags"][k] for f in wer_files) for k in wer_files[0]["flags"]}
+        L.append("\n## Review flags\n")
+        recall = fl["wrong_in_flagged"] / fl["wrong_words"] if fl["wrong_words"] else float("nan")
+        share = fl["flagged_turns"] / fl["turns"] if fl["turns"] else float("nan")
+        prec = fl["flagged_with_wrong"] / fl["flagged_turns"] if fl["flagged_turns"] else float("nan")
+        L.append(f"- Wrongly attributed words: {fl['wrong_words']} of {fl['judged_words']} judged words ({100 * fl['wrong_words'] / max(fl['judged_words'], 1):.1f} %).")
+        L.append(f"- Recall: {100 * recall:.1f} % of wrongly attributed words are inside flagged turns.")
+        L.append(f"- Turns flagged: {fl['flagged_turns']} of {fl['turns']} ({100 * share:.1f} %); {100 * prec:.1f} % of flagged turns contain a wrongly attributed word.")
+    L.append("\n## Speed (this machine, CPU)\n")
+    stages = {}
+    for f in files:
+        for k, v in f["stage_seconds"].items():
+            stages[k] = stages.get(k, 0.0) + v
+    L.append("| stage | seconds | real-time factor |\n|---|---|---|")
+    for k, v in stages.items():
+        L.append(f"| {k} | {v:.1f} | {v / dur:.3f} |")
+    pipeline_s = sum(v for k, v in stages.items() if k != "baseline_diarize")
+    L.append(f"| **import pipeline (decode → save)** | {pipeline_s:.1f} | **{pipeline_s / dur:.3f}** |")
+    L.append(f"\nModel loading (once per process): {report['model_load_seconds']:.1f} s. Alignment share of pipeline time: {100 * stages.get('align', 0) / max(pipeline_s, 1e-9):.2f} %.\n")
+    w = report.get("whole_process")
+    if w:
+        L.append(f"Whole process, a real `parley import` of all files joined ({w['audio_seconds'] / 60:.1f} min, model loading and start-up included): {w['wall_seconds']:.1f} s = **{w['wall_seconds'] / w['audio_seconds']:.3f}× real time**, peak RSS **{w['peak_rss_mb']:.0f} MB**.\n")
+    L.append("\n## Per file\n")
+    L.append("| file | min | spk ref/parley/default | DER@0.25 parley | DER@0.25 default | WER | cpWER parley | cpWER max-overlap | flagged turns | wrong words (in flagged) |\n|---|---|---|---|---|---|---|---|---|---|")
+    for f in files:
+        d = lambda v: sum(f["der"][v]["0.25"][k] for k in ("missed", "false_alarm", "confusion")) / max(f["der"][v]["0.25"]["total"], 1e-9)
+        if f["wer"]:
+            wr = lambda s, k: 100 * f["wer"][s][k][0] / max(f["wer"][s][k][1], 1)
+            fl = f["flags"]
+            extra = f"{wr('parley', 'wer'):.1f} % | {wr('parley', 'cpwer'):.1f} % | {wr('max_overlap', 'cpwer'):.1f} % | {fl['flagged_turns']}/{fl['turns']} | {fl['wrong_words']} ({fl['wrong_in_flagged']})"
+        else:
+            extra = "– | – | – | – | –"
+        L.append(f"| {f['name']} | {f['duration'] / 60:.1f} | {f['ref_speakers']}/{f['hyp_speakers']}/{f['base_speakers']} | {100 * d('parley'):.1f} % | {100 * d('pyannote_default'):.1f} % | {extra} |")
+    L.append("\nNotes: most AMI excerpts come from AMI *train* meetings that pyannote's segmentation model saw in training (see the eval README); treat their DER as optimistic. Scored words are lower-cased with punctuation removed on both sides.\n")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
