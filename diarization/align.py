@@ -33,6 +33,9 @@ class AlignOptions:
     overlap_threshold: float = 0.5  # another speaker's activity above this marks the word overlapped
     max_turn_gap: float = 3.0  # seconds of silence that end a turn even for the same speaker
     floor: float = 0.02  # posterior floor so no speaker is ever impossible
+    #: word posteriors from "segments" (pyannote's hard, count-constrained output) or the soft
+    #: "activations"; on eval/core.lst segments gave cpWER 45.5 % vs 46.2 % (and 46.2 % max-overlap)
+    posterior: str = "segments"
 
 
 def _valid(w: Word) -> bool:
@@ -109,7 +112,7 @@ def word_posteriors(words: Sequence[Word], dia: Diarization, opts: AlignOptions 
     W = len(words)
     act = np.zeros((W, K), dtype=np.float64)
     index = _SegmentIndex(dia.segments, dia.speakers)
-    a = dia.activations
+    a = dia.activations if opts.posterior == "activations" else None
     for i, w in enumerate(words):
         t0, t1 = w.start, max(w.end, w.start + 1e-3)
         if a is not None:

@@ -147,6 +147,13 @@ class Diarizer:
     def cancel(self) -> None:
         self._cancel.set()
 
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        """Speaker embedding of a mono 16 kHz clip, in the same space as the centroids."""
+        import torch
+
+        with torch.inference_mode():
+            return np.asarray(self.pipeline._embedding(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None, None]))[0]
+
     def __call__(
         self,
         audio: np.ndarray,

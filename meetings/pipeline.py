@@ -68,13 +68,14 @@ def speech_pauses(dia: Diarization, duration: float, min_pause: float = 0.3) -> 
 class Engine:
     """Holds the loaded models for one set of options; safe to reuse, not to share across threads."""
 
-    def __init__(self, options: PipelineOptions = PipelineOptions(), *, recover_overlap: bool = True):
+    def __init__(self, options: PipelineOptions = PipelineOptions(), *, recover_overlap: bool = True, voice_check: bool = True):
         from diarization.asr import AsrOptions, Transcriber
         from diarization.diarize import Diarizer
         from diarization.models import resolve_device
 
         self.options = options
         self.recover_overlap = recover_overlap
+        self.voice_check = voice_check
         self.device = resolve_device(options.device)
         self.diarizer = Diarizer(options.diarization_model, self.device)
         self.transcriber = Transcriber(
@@ -151,6 +152,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     from diarization.align import align
     from diarization.confidence import score_turns
     from diarization.overlap import recover_overlaps
+    from diarization.voices import voice_check
 
     o = engine.options
     timings = []
@@ -180,14 +182,25 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     t0 = time.perf_counter()
     primary = align(transcript.words, dia)
     timings.append(StageTiming("align", time.perf_counter() - t0))
-    turns = primary
+    turns, margins = primary, None
+    if engine.voice_check and len(dia.speakers) > 1:
+        t0 = time.perf_counter()
+        turns, margins = voice_check(turns, dia.speakers, dia.centroids, lambda a, b: engine.diarizer.embed(read_mono(wav, a, b)))
+        timings.append(StageTiming("voice", time.perf_counter() - t0))
     if engine.recover_overlap and len(dia.speakers) > 1:
         t0 = time.perf_counter()
-        turns = recover_overlaps(primary, dia, lambda h: _transcribe_hidden(engine, wav, dia, h))
+        turns = recover_overlaps(turns, dia, lambda h: _transcribe_hidden(engine, wav, dia, h))
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
-    turns = score_turns(turns)
+    turns = score_turns(turns, voice_margins=None if margins is None else list(_spread(turns, margins)))
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary))
+
+
+def _spread(turns, margins):
+    """Voice margins aligned with ``turns``: recovered overlap turns (added later) have none."""
+    it = iter(margins)
+    for t in turns:
+        yield None if t.overlapped else next(it, None)
 
 
 def _transcribe_hidden(engine: Engine, wav: Path, dia: Diarization, hidden, pad: float = 0.3):
