@@ -1,0 +1,60 @@
+"""The speech pipeline with the real embedded models on real and generated audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bench import scoring
+
+from .conftest import EVAL, eval_item
+
+pytestmark = pytest.mark.models
+
+
+def test_real_meeting_diarization_and_transcript(engine, tmp_path):
+    from capture.decode import decode_to_wav
+
+    name = "pyannote_sample_call"
+    info = decode_to_wav(eval_item(name), tmp_path / "a.wav")
+    p = engine.process(tmp_path / "a.wav", info.duration)
+    ref = scoring.load_reference(EVAL, name, info.duration)
+    parts, _ = scoring.der(ref, p.diarization.segments, 0.25)
+    assert len(p.diarization.speakers) == 2
+    assert parts.der < 0.15
+    wer = scoring.wer_scores(ref, scoring.turns_to_seglst(name, p.turns))
+    assert wer["wer"].rate < 0.35 and wer["cpwer"].rate < 0.4
+    # soft activations cover the file, one column per speaker
+    a = p.diarization.activations
+    assert a is not None and a.values.shape[1] == 2 and abs(a.start + a.step * len(a.values) - info.duration) < 1.0
+    # every recognised word is in exactly one turn, and turns agree with their words
+    assert sum(len(t.words) for t in p.turns if not t.overlapped) == len(p.transcript.words)
+    for t in p.turns:
+        assert all(w.speaker == t.speaker for w in t.words) and 0.0 <= t.confidence <= 1.0
+
+
+def test_pure_silence_gives_an_empty_result(engine, tmp_path):
+    wav = tmp_path / "silence.wav"
+    sf.write(wav, np.zeros(16000 * 5, dtype=np.float32), 16000)
+    p = engine.process(wav, 5.0)
+    assert p.diarization.speakers == () and p.turns == ()
+
+
+def test_half_second_file(engine, tmp_path):
+    from capture.decode import read_mono
+
+    wav = tmp_path / "short.wav"
+    sf.write(wav, read_mono(eval_item("pyannote_sample_call"), 11.0, 11.5), 16000)
+    p = engine.process(wav, 0.5)
+    assert all(t.words for t in p.turns)
+
+
+def test_known_speaker_count_is_respected(tmp_path):
+    from capture.decode import read_mono
+    from diarization.diarize import Diarizer
+
+    d = Diarizer()
+    out = d(read_mono(eval_item("ami_EN2001a_000-030s")), num_speakers=3)
+    assert len(out.speakers) == 3
+    assert out.centroids is not None and out.centroids.shape == (3, 192)
