@@ -76,7 +76,8 @@ class _Bars:
     """One tqdm progress bar per pipeline stage, on stderr."""
 
     def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty() or enabled == "force"
+        self.enabled = enabled and sys.stderr.isatty()  # bars only on a terminal; stage lines always
+        self.quiet = not enabled
         self.bar = None
         self.stage = None
 
@@ -100,7 +101,8 @@ class _Bars:
             self.bar.refresh()
         elif isinstance(event, StageDone):
             self.close()
-            print(f"{event.stage:<10} done in {event.seconds:.1f} s", file=sys.stderr)
+            if not self.quiet:
+                print(f"{event.stage:<10} done in {event.seconds:.1f} s", file=sys.stderr)
 
     def close(self):
         if self.bar is not None:
