@@ -33,7 +33,7 @@ class OverlapOptions:
     own_word_pad: float = 0.25  # a speaker's own words cover this much around them
     max_regions: int = 400  # bound the extra ASR work on very long meetings
     dedupe_window: float = 0.6  # seconds: same word this close to a host word is a leak
-    min_probability: float = 0.35  # recovered words below this are dropped
+    min_probability: float = 0.6  # recovered words below this are dropped (0.35: WER +1.9, 0.6: +0.8 on core.lst)
 
 
 @dataclass(frozen=True, slots=True)

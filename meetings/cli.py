@@ -7,6 +7,7 @@
     parley export ID --format txt|md|srt|vtt|json|rttm [-o FILE]
     parley summarize ID [--model M] [--local]
     parley app
+    parley bench [--files NAME ...]
 
 Errors a user can act on exit with status 2 and one line on stderr.
 """
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--local", action="store_true", help="offline extractive summary, nothing leaves the machine")
 
     sub.add_parser("app", help="open the desktop app")
+    sub.add_parser("bench", help="benchmark accuracy and speed on ../shared/eval (python -m bench --help)")
     return p
 
 
@@ -243,6 +245,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from bench.run import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
