@@ -1,0 +1,135 @@
+"""The settings dialog: models, device, language, data folder, and the Anthropic API key
+(saved to the system keyring only; a missing keyring is reported in the dialog)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QVBoxLayout, QWidget,
+)
+
+from desktop.settings import (
+    ASR_MODELS, DEVICES, DIARIZATION_MODELS, AppSettings, KeyringUnavailable, api_key_state, save_api_key,
+)
+
+__all__ = ["SettingsDialog"]
+
+
+def _editable_combo(values, current: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.addItems(list(values))
+    combo.setCurrentText(current)
+    return combo
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, default_data_dir: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Parley settings")
+        self.setMinimumWidth(560)
+        self.settings = settings
+        self.asr = _editable_combo(ASR_MODELS, settings.asr_model)
+        self.asr.setToolTip("tiny.en is embedded and works offline; other names download from Hugging Face once.")
+        self.diarization = _editable_combo(DIARIZATION_MODELS, settings.diarization_model)
+        self.diarization.setToolTip("embedded works offline; pyannote pipelines need HF_TOKEN in the environment.")
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.device.setCurrentText(settings.device if settings.device in DEVICES else "auto")
+        self.language = QLineEdit(settings.language)
+        self.language.setPlaceholderText("detect (e.g. en, de, fr)")
+        self.data_dir = QLineEdit(settings.data_dir)
+        self.data_dir.setPlaceholderText(default_data_dir)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        data_row = QWidget()
+        dl = QHBoxLayout(data_row)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addWidget(self.data_dir, 1)
+        dl.addWidget(browse)
+
+        self.key = QLineEdit()
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_state = QLabel()
+        self.forget_key = QPushButton("Forget saved key")
+        self.forget_key.clicked.connect(self._forget)
+        key_row = QWidget()
+        kl = QHBoxLayout(key_row)
+        kl.setContentsMargins(0, 0, 0, 0)
+        kl.addWidget(self.key, 1)
+        kl.addWidget(self.forget_key)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color:#c62828;")
+        self.error.hide()
+
+        form = QFormLayout()
+        form.addRow("Speech recognition model:", self.asr)
+        form.addRow("Diarization model:", self.diarization)
+        form.addRow("Device:", self.device)
+        form.addRow("Language:", self.language)
+        form.addRow("Data folder:", data_row)
+        form.addRow("Anthropic API key:", key_row)
+        form.addRow("", self.key_state)
+        note = QLabel("Model settings apply to the next import. The API key is kept in your system keyring, "
+                      "never in Parley's database; only transcript text is sent, and only when you ask for summaries.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color:#666;")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(note)
+        lay.addWidget(self.error)
+        lay.addWidget(self.buttons)
+        self._show_key_state()
+
+    def _show_key_state(self) -> None:
+        state = api_key_state()
+        self.key.setPlaceholderText("saved — type a new key to replace it" if state == "saved" else "sk-ant-…")
+        self.key_state.setText({
+            "saved": "✓ A key is saved in the system keyring.",
+            "not set": "No key saved: summaries run offline (extractive) until you add one.",
+        }.get(state, "⚠ No system keyring is available: a key cannot be saved here. "
+                     "Set ANTHROPIC_API_KEY in the environment instead."))
+        self.forget_key.setEnabled(state == "saved")
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Data folder", self.data_dir.text() or self.data_dir.placeholderText())
+        if d:
+            self.data_dir.setText(d)
+
+    def _forget(self) -> None:
+        try:
+            save_api_key("")
+        except KeyringUnavailable as exc:
+            self._fail(str(exc))
+        self._show_key_state()
+
+    def _fail(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+
+    def result_settings(self) -> AppSettings:
+        return replace(
+            self.settings,
+            asr_model=self.asr.currentText().strip() or "tiny.en",
+            diarization_model=self.diarization.currentText().strip() or "embedded",
+            device=self.device.currentText(),
+            language=self.language.text().strip(),
+            data_dir=self.data_dir.text().strip(),
+        )
+
+    def accept(self) -> None:
+        key = self.key.text().strip()
+        if key:
+            try:
+                save_api_key(key)
+            except KeyringUnavailable as exc:
+                self._fail(str(exc) + " Clear the key field to save the other settings.")
+                return
+            self.key.clear()
+        super().accept()
