@@ -93,6 +93,9 @@ class Transcriber:
     def cancel(self) -> None:
         self._cancel.set()
 
+    def reset_cancel(self) -> None:
+        self._cancel.clear()
+
     def __call__(
         self,
         read: AudioReader,
@@ -101,7 +104,6 @@ class Transcriber:
         pauses: Sequence[tuple[float, float]] = (),
         progress: ProgressFn | None = None,
     ) -> Transcript:
-        self._cancel.clear()
         segments: list[AsrSegment] = []
         language = self.options.language or ""
         for w0, w1 in plan_windows(duration, pauses, self.options.window):

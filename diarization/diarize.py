@@ -147,6 +147,9 @@ class Diarizer:
     def cancel(self) -> None:
         self._cancel.set()
 
+    def reset_cancel(self) -> None:
+        self._cancel.clear()
+
     def embed(self, audio: np.ndarray) -> np.ndarray:
         """Speaker embedding of a mono 16 kHz clip, in the same space as the centroids."""
         import torch
@@ -166,7 +169,6 @@ class Diarizer:
     ) -> Diarization:
         import torch
 
-        self._cancel.clear()
 
         def hook(step_name, step_artifact, file=None, total=None, completed=None):
             if self._cancel.is_set():

@@ -98,9 +98,19 @@ class Engine:
     def process(self, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
         return process_audio(self, wav, duration, emit)
 
+    def reset_cancel(self) -> None:
+        """Forget an earlier cancel (a cancel during a job sticks until the job has stopped)."""
+        self._cancel.clear()
+        self.diarizer.reset_cancel()
+        self.transcriber.reset_cancel()
+
+    def check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("import cancelled")
+
     def import_file(self, path: str | Path, store: "Store", *, title: str | None = None, emit: EventSink = _noop) -> ImportResult:
         """Import a recording; a file already imported (same content) is not imported twice."""
-        self._cancel.clear()
+        self.reset_cancel()
         path = Path(path)
         try:
             sha = file_sha256(path) if path.is_file() else ""
@@ -124,8 +134,7 @@ class Engine:
             title or path.stem, info, str(wav), self.options, self.options.asr_model, self.options.diarization_model
         )
         try:
-            if self._cancel.is_set():
-                raise Cancelled("import cancelled")
+            self.check_cancel()
             result = self.process(wav, info.duration, emit)
             t0 = time.perf_counter()
             store.save_result(
@@ -142,6 +151,8 @@ class Engine:
             if isinstance(exc, ParleyError):
                 emit(Failed(str(exc)))
             raise
+        finally:
+            self.reset_cancel()
         emit(Finished(meeting_id))
         timings = (StageTiming("decode", decode_s), *result.timings, StageTiming("save", save_s))
         return ImportResult(meeting_id, False, info.duration, timings, info.warnings)
@@ -168,6 +179,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     del audio
     timings.append(StageTiming("diarize", time.perf_counter() - t0))
     emit(StageDone("diarize", timings[-1].seconds))
+    engine.check_cancel()
 
     t0 = time.perf_counter()
     transcript = engine.transcriber(
@@ -178,6 +190,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     )
     timings.append(StageTiming("transcribe", time.perf_counter() - t0))
     emit(StageDone("transcribe", timings[-1].seconds))
+    engine.check_cancel()
 
     t0 = time.perf_counter()
     primary = align(transcript.words, dia)

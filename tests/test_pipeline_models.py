@@ -58,3 +58,23 @@ def test_known_speaker_count_is_respected(tmp_path):
     out = d(read_mono(eval_item("ami_EN2001a_000-030s")), num_speakers=3)
     assert len(out.speakers) == 3
     assert out.centroids is not None and out.centroids.shape == (3, 192)
+
+
+def test_cancel_between_stages_stops_the_import_and_keeps_the_audio(engine, store):
+    from meetings.errors import Cancelled
+    from meetings.events import StageDone
+
+    def emit(event):
+        if isinstance(event, StageDone) and event.stage == "diarize":
+            engine.cancel()  # arrives between two stages: must not be lost
+
+    with pytest.raises(Cancelled):
+        engine.import_file(eval_item("ami_EN2004a_000-030s"), store, emit=emit)
+    [m] = store.list_meetings()
+    assert m.status == "failed" and m.num_turns == 0
+    from pathlib import Path
+
+    assert Path(m.audio_path).exists()
+    # the next import is not cancelled by the old request
+    result = engine.import_file(eval_item("ami_EN2004a_000-030s"), store)
+    assert store.get_meeting(result.meeting_id).status == "done"
