@@ -158,11 +158,11 @@ def _export_doc(store, meeting_id: int):
 
     meeting = store.get_meeting(meeting_id)
     turns = store.turns(meeting_id)
-    summaries_md = ""
-    try:
-        summaries_md = "\n\n".join(s.markdown for s in store.summaries(meeting_id) if s.markdown)
-    except AttributeError:
-        pass
+    summaries_md = "\n\n".join(
+        ("*This summary predates later corrections (stale): `parley summarize` regenerates it.*\n\n" if s.stale else "") + s.markdown
+        for s in store.summaries(meeting_id)
+        if s.kind == "meeting"
+    )
     return ExportDoc(
         title=meeting.title,
         duration=meeting.duration,

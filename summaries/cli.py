@@ -1,0 +1,16 @@
+"""`parley summarize ID [--model M] [--local]`."""
+
+from __future__ import annotations
+
+import sys
+
+from .service import summarize_meeting
+
+
+def summarize_command(store, args) -> int:
+    store.get_meeting(args.id)  # a clear error for an unknown id
+    run = summarize_meeting(store, args.id, local=args.local, model=args.model)
+    if run.note:
+        print(run.note, file=sys.stderr)
+    sys.stdout.write(run.markdown)
+    return 0
