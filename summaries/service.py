@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .cloud import CloudConfig, CloudSummarizer, api_key, model_for
+from .cloud import CloudConfig, CloudSummarizer, CostEstimate, api_key, model_for
 from .local import MODEL as LOCAL_MODEL
 from .local import summarize_local
 from .model import PROMPT_VERSION, MeetingSummary, SummaryError
@@ -35,6 +35,7 @@ def summarize_meeting(
     model: str | None = None,
     config: CloudConfig | None = None,
     on_text: Callable[[str], None] | None = None,
+    on_estimate: Callable[[CostEstimate], None] | None = None,
 ) -> SummaryRun:
     turns = store.turns(meeting_id)
     lines = lines_from_turns(turns)
@@ -51,7 +52,10 @@ def summarize_meeting(
     else:
         cfg = config or CloudConfig(model=model_for(model))
         try:
-            summary = CloudSummarizer(key, cfg).summarize(lines, on_text)
+            summarizer = CloudSummarizer(key, cfg)
+            if on_estimate is not None:  # shown before the (possibly long, paid) run
+                on_estimate(summarizer.estimate(lines))
+            summary = summarizer.summarize(lines, on_text)
         except SummaryError as exc:
             note = f"local summary: {exc}"
     if summary is None:

@@ -146,8 +146,10 @@ def test_cloud_summary_is_stored_with_provenance_and_names_never_leave(store, me
     monkeypatch.setenv("PARLEY_CLOUD_SUMMARIES", "1")
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     caplog.set_level(logging.DEBUG)
-    run = summarize_meeting(store, meeting, config=cfg(api))
+    estimates = []
+    run = summarize_meeting(store, meeting, config=cfg(api), on_estimate=estimates.append)
     assert run.note == "" and not run.summary.local
+    assert estimates and estimates[0].calls == 1 and estimates[0].input_tokens > 0 and estimates[0].usd > 0
     sent = json.dumps([r["body"] for r in api.messages()])
     assert "Alice Real" not in sent and "Bob Real" not in sent and "Speaker A" in sent
     assert {s.speaker for s in run.summary.speakers} == {"Alice Real", "Bob Real"}
