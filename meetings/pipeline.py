@@ -204,16 +204,10 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         t0 = time.perf_counter()
         turns = recover_overlaps(turns, dia, lambda h: _transcribe_hidden(engine, wav, dia, h))
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
-    turns = score_turns(turns, voice_margins=None if margins is None else list(_spread(turns, margins)))
+    margin_of = {id(t): m for t, m in zip(turns, margins or ())}  # recovered overlap turns have none
+    turns = score_turns(turns, voice_margins=[margin_of.get(id(t)) for t in turns] if margins else None)
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary))
-
-
-def _spread(turns, margins):
-    """Voice margins aligned with ``turns``: recovered overlap turns (added later) have none."""
-    it = iter(margins)
-    for t in turns:
-        yield None if t.overlapped else next(it, None)
 
 
 def _transcribe_hidden(engine: Engine, wav: Path, dia: Diarization, hidden, pad: float = 0.3):
