@@ -217,7 +217,7 @@ def render(report: dict, args) -> str:
         L.append("\n## Transcription and speaker attribution (meeteval; tcpWER collar 5 s)\n")
         L.append("| system | WER | cpWER | tcpWER | cpWER heavy-overlap (EN2006b, EN2009b) |\n|---|---|---|---|---|")
         heavy = [f for f in wer_files if f["name"] in HEAVY_OVERLAP]
-        for system, label in (("parley", "Parley alignment + overlap recovery"), ("parley_no_overlap", "Parley alignment, no overlap recovery"), ("max_overlap", "WhisperX-style max-overlap, same ASR + diarization")):
+        for system, label in (("parley", "Parley: alignment + voice check + overlap recovery"), ("parley_no_overlap", "Parley alignment only (no voice check, no overlap recovery)"), ("max_overlap", "WhisperX-style max-overlap, same ASR + diarization")):
             hv = " / ".join(f"{100 * _sum_wer([f], system, 'cpwer'):.1f} %" for f in heavy) or "–"
             L.append(f"| {label} | {100 * _sum_wer(wer_files, system, 'wer'):.1f} % | {100 * _sum_wer(wer_files, system, 'cpwer'):.1f} % | {100 * _sum_wer(wer_files, system, 'tcpwer'):.1f} % | {hv} |")
         fl = {k: sum(f["flags"][k] for f in wer_files) for k in wer_files[0]["flags"]}
