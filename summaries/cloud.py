@@ -1,174 +1,192 @@
-"""Summaries through the Anthropic Messages API (official SDK), done carefully.
+"""A cloud summary of one transcript: plan (pseudonymize, count, chunk, estimate), then run
+(one forced tool call per chunk, validated, repaired once if malformed; then merges).
 
-* model by tier: a cheaper model for batch imports, a stronger one on demand;
-* structured output through a forced tool call, validated by :func:`model.parse_summary`;
-* long meetings: chunk-then-merge within a token budget counted by the API's own
-  ``count_tokens`` (a characters/3.5 estimate only when counting is unavailable);
-* retries with exponential backoff on 429 (honouring ``retry-after``), 5xx, timeouts and
-  dropped connections (the SDK's retry loop), then one clear error;
-* prompt caching on the transcript block, streaming of text for a UI, a cost estimate;
-* speaker names pseudonymized before sending and restored after. The API key is read from
-  the environment or the OS keyring and is never logged or stored.
+Prompt caching: when a meeting needs several calls, the shared prefix (tool schema + system
+prompt) and each transcript block are marked ``cache_control: ephemeral``, so every later call
+reuses the prefix and a repair request (which resends the same transcript) reads it from the
+cache instead of paying for it again.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
 
-from .model import TOOL, MeetingSummary, SummaryError, parse_summary
-from .transcript import Line, pseudonymize, render_lines, restore
+from . import schema
+from .chunking import ChunkPlan, TokenMeter, plan_chunks
+from .client import AnthropicClient, OutputTruncated, Request, ToolCall
+from .config import SummarySettings, price_of
+from .prompt import MERGE, PROMPT_VERSION, REPAIR, SUMMARIZE, SYSTEM, Pseudonyms, render_partials, render_transcript
+from .types import CostEstimate, MalformedSummary, MeetingSummary, Progress, SummaryError, SummaryEvent, TextDelta, TranscriptLine, Usage
 
-TIERS = {"batch": "claude-haiku-4-5", "strong": "claude-sonnet-4-5"}
-#: USD per million tokens (input, output); used only for the estimate shown before a run
-PRICES = {"claude-haiku-4-5": (1.0, 5.0), "claude-sonnet-4-5": (3.0, 15.0), "claude-opus-4-1": (15.0, 75.0)}
-KEYRING_SERVICE, KEYRING_USER = "parley", "anthropic_api_key"
+__all__ = ["CloudPlan", "CloudSummarizer"]
 
-SYSTEM = (
-    "You summarize meeting transcripts. Each line is `[t<turn id> mm:ss] <speaker>: <text>`. "
-    "For every speaker: what they said, their positions, their commitments and their open questions. "
-    "For the meeting: decisions, and action items with owner (a speaker) and due date only when stated. "
-    "Cite the turn ids each item comes from. Use only what the transcript says. Call record_summary."
-)
-MERGE = (
-    "These are partial summaries of consecutive parts of one meeting, as JSON. Merge them into one summary of the "
-    "whole meeting: combine each speaker's entries, remove repeats, keep turn ids. Call record_summary."
-)
-
-
-def api_key() -> str | None:
-    """ANTHROPIC_API_KEY, else the OS keyring; None when neither has one (keyring errors included)."""
-    key = os.environ.get("ANTHROPIC_API_KEY")
-    if key:
-        return key
-    try:
-        import keyring
-
-        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-    except Exception:  # no keyring backend on this machine
-        return None
-
-
-def model_for(tier_or_name: str | None) -> str:
-    name = tier_or_name or os.environ.get("PARLEY_SUMMARY_MODEL") or "batch"
-    return TIERS.get(name, name)
+_CACHE = {"cache_control": {"type": "ephemeral"}}
+_MAX_SPLITS = 3  # a chunk whose summary overflows max_tokens is halved at most this deep
+_Run = Generator[SummaryEvent, None, tuple[MeetingSummary, Usage]]  # yields events, returns (summary, usage)
 
 
 @dataclass(frozen=True, slots=True)
-class CloudConfig:
-    model: str = TIERS["batch"]
-    base_url: str | None = None  # None: the SDK's default (or ANTHROPIC_BASE_URL)
-    timeout: float = 60.0
-    max_retries: int = 4
-    max_output_tokens: int = 4096
-    chunk_tokens: int = 60_000  # transcript tokens per call before chunk-then-merge
+class CloudPlan:
+    names: Pseudonyms
+    chunks: ChunkPlan  # of pseudonymous lines
+    turn_ids: frozenset[int]
+    estimate: CostEstimate
 
-
-@dataclass(frozen=True, slots=True)
-class CostEstimate:
-    input_tokens: int
-    calls: int
-    usd: float
+    @property
+    def cached(self) -> bool:
+        return len(self.chunks.chunks) > 1
 
 
 class CloudSummarizer:
-    def __init__(self, key: str, config: CloudConfig = CloudConfig()):
-        import anthropic
+    def __init__(self, client: AnthropicClient, model: str, settings: SummarySettings = SummarySettings()):
+        self.client = client
+        self.model = model
+        self.settings = settings
+        self.budget = max(min(settings.chunk_tokens, settings.context_tokens - settings.max_output_tokens - 1024), 256)
+        self._calls = 0
+        self._meter = TokenMeter(client.count_tokens)
 
-        self.config = config
-        self.client = anthropic.Anthropic(api_key=key, base_url=config.base_url, timeout=config.timeout, max_retries=config.max_retries)
-        self.calls = 0
+    # -- requests ------------------------------------------------------------------------------
 
-    # -- tokens ----------------------------------------------------------------------------
-
-    def count_tokens(self, text: str) -> int:
-        import anthropic
-
-        try:
-            r = self.client.messages.count_tokens(model=self.config.model, system=SYSTEM, messages=[{"role": "user", "content": text}])
-            return int(r.input_tokens)
-        except (anthropic.APIError, ValueError, TypeError):
-            return int(len(text) / 3.5) + 1
-
-    def chunks(self, lines: Sequence[Line]) -> list[list[Line]]:
-        """Consecutive groups of lines whose rendered text fits ``chunk_tokens`` each."""
-        total = self.count_tokens(render_lines(lines))
-        if total <= self.config.chunk_tokens:
-            return [list(lines)]
-        per_char = total / max(len(render_lines(lines)), 1)
-        out, cur, cur_tokens = [], [], 0.0
-        for l in lines:
-            t = (len(l.text) + 20) * per_char
-            if cur and cur_tokens + t > self.config.chunk_tokens:
-                out.append(cur)
-                cur, cur_tokens = [], 0.0
-            cur.append(l)
-            cur_tokens += t
-        if cur:
-            out.append(cur)
-        return out
-
-    def estimate(self, lines: Sequence[Line]) -> CostEstimate:
-        tokens = self.count_tokens(render_lines(lines))
-        calls = len(self.chunks(lines))
-        calls += 1 if calls > 1 else 0
-        pin, pout = PRICES.get(self.config.model, (3.0, 15.0))
-        usd = (tokens * pin + calls * self.config.max_output_tokens * pout) / 1e6
-        return CostEstimate(tokens, calls, round(usd, 4))
-
-    # -- calls -------------------------------------------------------------------------------
-
-    def _call(self, text: str, instruction: str, on_text: Callable[[str], None] | None) -> dict:
-        import anthropic
-
-        content = [{"type": "text", "text": text}, {"type": "text", "text": instruction}]
-        if len(text) > 4000:  # long enough to be cacheable: later calls on this transcript reuse it
-            content[0]["cache_control"] = {"type": "ephemeral"}
-        kwargs = dict(
-            model=self.config.model,
-            max_tokens=self.config.max_output_tokens,
-            system=SYSTEM,
-            messages=[{"role": "user", "content": content}],
-            tools=[TOOL],
-            tool_choice={"type": "tool", "name": TOOL["name"]},
+    def _request(self, tool: dict, body: str, instruction: str, cache: bool) -> Request:
+        mark = _CACHE if cache else {}
+        return Request(
+            self.model,
+            self.settings.max_output_tokens,
+            ({"type": "text", "text": SYSTEM, **mark},),
+            ({"role": "user", "content": [{"type": "text", "text": body, **mark}, {"type": "text", "text": instruction}]},),
+            tool,
         )
-        self.calls += 1
-        try:
-            if on_text is None:
-                msg = self.client.messages.create(**kwargs)
-            else:
-                with self.client.messages.stream(**kwargs) as stream:
-                    for event in stream:
-                        if event.type == "text":
-                            on_text(event.text)
-                        elif event.type == "input_json":
-                            on_text(event.partial_json)
-                    msg = stream.get_final_message()
-        except anthropic.APITimeoutError as exc:
-            raise SummaryError(f"the summaries API timed out after {self.config.max_retries + 1} tries") from exc
-        except anthropic.APIConnectionError as exc:
-            raise SummaryError("the summaries API cannot be reached (offline?)") from exc
-        except anthropic.RateLimitError as exc:
-            raise SummaryError("the summaries API is rate-limiting this key; try again later") from exc
-        except anthropic.AuthenticationError as exc:
-            raise SummaryError("the Anthropic API key was refused") from exc
-        except anthropic.APIStatusError as exc:
-            raise SummaryError(f"the summaries API failed with HTTP {exc.status_code}") from exc
-        except (anthropic.APIError, json.JSONDecodeError, ValueError) as exc:
-            raise SummaryError(f"the summaries API sent a response that could not be read ({type(exc).__name__})") from exc
-        for block in msg.content:
-            if getattr(block, "type", "") == "tool_use" and block.name == TOOL["name"]:
-                if not isinstance(block.input, dict):
-                    raise SummaryError("the summaries API returned a malformed summary")
-                return block.input
-        raise SummaryError("the summaries API did not return a structured summary")
 
-    def summarize(self, lines: Sequence[Line], on_text: Callable[[str], None] | None = None) -> MeetingSummary:
-        pseudo, mapping = pseudonymize(lines)
-        valid = {l.turn_id for l in lines}
-        chunks = self.chunks(pseudo)
-        parts = [self._call(render_lines(c), "Summarize this meeting transcript.", on_text) for c in chunks]
-        data = parts[0] if len(parts) == 1 else self._call(json.dumps(parts, ensure_ascii=False), MERGE, on_text)
-        return restore(parse_summary(data, valid_turns=valid, model=self.config.model, local=False), mapping)
+    def _chunk_request(self, tool: dict, lines: Sequence[TranscriptLine], part: int, parts: int, cache: bool) -> Request:
+        if parts == 1:
+            instruction = SUMMARIZE
+        else:
+            instruction = (
+                f"This is part {part} of {parts} of a longer meeting. Summarize this part only; "
+                "decisions, action items and questions may be settled in other parts. " + SUMMARIZE
+            )
+        return self._request(tool, render_transcript(lines), instruction, cache)
+
+    # -- plan ------------------------------------------------------------------------------------
+
+    def plan(self, lines: Sequence[TranscriptLine]) -> CloudPlan:
+        """Pseudonymize, count and chunk; the estimate is known before any paid call."""
+        if not lines:
+            raise SummaryError("the meeting has no transcript text to summarize")
+        names = Pseudonyms.of(lines)
+        sent = names.apply(lines)
+        tool = schema.tool(names.labels)
+        self._meter = meter = TokenMeter(self.client.count_tokens)
+        chunks = plan_chunks(sent, lambda ls: self._chunk_request(tool, ls, 1, 2, True), meter, self.budget, render_transcript)
+        return CloudPlan(names, chunks, frozenset(l.turn_id for l in lines), self._estimate(chunks))
+
+    def _estimate(self, chunks: ChunkPlan) -> CostEstimate:
+        """Counted input tokens; output expected at ~15% of each chunk's transcript,
+        merges fed with those outputs; ``usd_max`` assumes every call fills ``max_output_tokens``."""
+        pin, pout, known = price_of(self.model)
+        cap = self.settings.max_output_tokens
+        overhead = chunks.overhead
+        outs = [min(max(int(0.15 * max(c.tokens - overhead, 0)), 50), cap) for c in chunks.chunks]
+        n, inp, out = len(outs), chunks.input_tokens, sum(outs)
+        merges = 0
+        if n > 1:  # partial summaries in, one summary out; a second level when they overflow a call
+            merges = 1 if sum(outs) + overhead <= self.budget else math.ceil(sum(outs) / (self.budget * 0.9)) + 1
+            inp += sum(outs) * (1 if merges == 1 else 2) + overhead * merges
+            out += min(cap, int(0.6 * sum(outs))) * merges
+        calls = n + merges
+        cache_write = 0.25 * chunks.input_tokens if n > 1 else 0.0  # writing the cache costs 25% more
+        usd = (inp * pin + out * pout) / 1e6
+        usd_max = ((inp + cache_write) * pin + calls * cap * pout) / 1e6
+        return CostEstimate(self.model, calls, n, inp, out, round(usd, 4), round(max(usd_max, usd), 4), chunks.counted, known)
+
+    # -- run -------------------------------------------------------------------------------------
+
+    def run(self, plan: CloudPlan, *, stream: bool = False) -> _Run:
+        """Yields progress (and streamed text); returns the summary with real names, and the usage."""
+        names, tool, cache = plan.names, schema.tool(plan.names.labels), plan.cached
+        usage = Usage()
+        chunks = [(list(c.lines), 0) for c in plan.chunks.chunks]
+        parts: list[MeetingSummary] = []
+        total = len(chunks)
+        while chunks:
+            lines, depth = chunks.pop(0)
+            yield Progress("chunk", len(parts), total, f"part {len(parts) + 1} of {total}")
+            request = self._chunk_request(tool, lines, len(parts) + 1, total, cache)
+            try:
+                part, used = yield from self._summary_call(request, names, {l.turn_id for l in lines}, stream)
+            except OutputTruncated:
+                if len(lines) < 2 or depth >= _MAX_SPLITS:
+                    raise
+                mid = len(lines) // 2  # too much to say about this chunk in one answer: halve it
+                chunks[:0] = [(lines[:mid], depth + 1), (lines[mid:], depth + 1)]
+                total += 1
+                continue
+            usage += used
+            parts.append(part)
+        yield Progress("chunk", total, total)
+        summary, used = yield from self._merge(parts, names, plan.turn_ids, tool, stream)
+        usage += used
+        return names.restore_summary(replace(summary, model=self.model, prompt_version=PROMPT_VERSION)), usage
+
+    def _merge(self, parts: list[MeetingSummary], names: Pseudonyms, turn_ids: frozenset[int], tool: dict, stream: bool) -> _Run:
+        """Merge partial summaries, in groups that fit the budget, level by level, until one is left."""
+        usage = Usage()
+        level = 0
+        while len(parts) > 1:
+            level += 1
+            whole = self._meter(self._request(tool, render_partials([schema.to_tool_input(p) for p in parts]), MERGE, cache=True))
+            groups = 1 if whole <= self.budget else math.ceil(whole / (self.budget * 0.9))
+            size = max(2, math.ceil(len(parts) / groups))
+            merged: list[MeetingSummary] = []
+            for g in range(0, len(parts), size):
+                group = parts[g : g + size]
+                if len(group) == 1:
+                    merged.append(group[0])
+                    continue
+                yield Progress("merge", g // size, math.ceil(len(parts) / size), f"merging {len(group)} parts (level {level})")
+                body = render_partials([schema.to_tool_input(p) for p in group])
+                request = self._request(tool, body, MERGE, cache=True)
+                part, used = yield from self._summary_call(request, names, turn_ids, stream)
+                usage += used
+                merged.append(part)
+            parts = merged
+        return parts[0], usage
+
+    def _summary_call(self, request: Request, names: Pseudonyms, turn_ids: set[int] | frozenset[int], stream: bool) -> _Run:
+        """One tool call, validated; a malformed answer is sent back once with the problems."""
+        usage = Usage()
+        try:
+            call = yield from self._send(request, stream)
+        except MalformedSummary:  # no tool call at all (should not happen with a forced tool): ask again
+            call = yield from self._send(request, stream)
+        usage += call.usage
+        try:
+            return schema.validate(call.input, names=names, turn_ids=turn_ids, model=self.model, prompt_version=PROMPT_VERSION), usage
+        except MalformedSummary as first:
+            problems = "\n".join(f"- {p}" for p in first.problems)
+            yield Progress("repair", 0, 1, first.problems[0] if first.problems else "")
+            given = call.input if isinstance(call.input, dict) else {"value": call.input}
+            history = (
+                {"role": "assistant", "content": [{"type": "tool_use", "id": call.tool_use_id, "name": schema.TOOL_NAME, "input": given}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.tool_use_id, "is_error": True, "content": REPAIR.format(problems=problems)}]},
+            )
+            again = yield from self._send(replace(request, messages=request.messages + history), stream)
+            usage += again.usage
+            try:
+                return schema.validate(again.input, names=names, turn_ids=turn_ids, model=self.model, prompt_version=PROMPT_VERSION), usage
+            except MalformedSummary as second:
+                raise MalformedSummary(f"the model's summary was still malformed after a repair request ({second.problems[0]})", second.problems) from second
+
+    def _send(self, request: Request, stream: bool) -> Generator[SummaryEvent, None, ToolCall]:
+        self._calls += 1
+        call_no = self._calls
+        gen = self.client.call(request, stream=stream)
+        while True:
+            try:
+                text, is_json = next(gen)
+            except StopIteration as done:
+                return done.value
+            yield TextDelta(text, call_no, is_json)

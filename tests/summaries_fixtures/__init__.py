@@ -1,0 +1,1 @@
+"""Fixtures for the summaries tests: a local HTTP server speaking the Anthropic Messages API."""
