@@ -1,4 +1,14 @@
-"""Versioned schema migrations (``PRAGMA user_version``), applied in order, each in a transaction."""
+"""Versioned schema migrations.
+
+``MIGRATIONS[i]`` brings a database from version ``i`` to ``i + 1``; the version lives in
+``PRAGMA user_version``. Each step runs in one transaction together with the version bump,
+so a crash mid-upgrade leaves the database at the previous version, never half-migrated.
+(That is why the steps run their statements one by one: ``executescript`` and sqlite-utils'
+``enable_fts`` commit whatever transaction is open.)
+
+v1: meetings, speakers, turns, words.
+v2: meetings.revision/warnings_json, audio_sources, corrections, summaries, FTS5 over turns.text.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +17,25 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+__all__ = ["MIGRATIONS", "LATEST", "version", "migrate"]
+
+
+def _run(db: Database, script: str) -> None:
+    """Execute ``script`` statement by statement inside the caller's transaction."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):  # a trigger body holds ';' of its own
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
+    if statement.strip(" \n;"):
+        raise ValueError(f"incomplete SQL statement in migration: {statement.strip()[:80]}")
+
 
 def _v1(db: Database) -> None:
-    db.executescript(
+    _run(
+        db,
         """
         CREATE TABLE meetings (
             id INTEGER PRIMARY KEY,
@@ -48,6 +74,7 @@ def _v1(db: Database) -> None:
             reviewed INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX turns_meeting ON turns (meeting_id, seq);
+        CREATE INDEX turns_speaker ON turns (speaker_id);
         CREATE TABLE words (
             id INTEGER PRIMARY KEY,
             meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
@@ -63,12 +90,15 @@ def _v1(db: Database) -> None:
             speaker_share REAL NOT NULL DEFAULT 1.0
         );
         CREATE INDEX words_turn ON words (turn_id, idx);
-        """
+        CREATE INDEX words_meeting ON words (meeting_id);
+        CREATE INDEX words_speaker ON words (speaker_id);
+        """,
     )
 
 
 def _v2(db: Database) -> None:
-    db.executescript(
+    _run(
+        db,
         """
         ALTER TABLE meetings ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE meetings ADD COLUMN warnings_json TEXT NOT NULL DEFAULT '[]';
@@ -82,6 +112,7 @@ def _v2(db: Database) -> None:
             codec TEXT NOT NULL DEFAULT '',
             container TEXT NOT NULL DEFAULT ''
         );
+        -- undone: 0 = in effect, 1 = undone (redo-able), 2 = undone and dropped from the redo chain
         CREATE TABLE corrections (
             id INTEGER PRIMARY KEY,
             meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
@@ -107,9 +138,23 @@ def _v2(db: Database) -> None:
             local INTEGER NOT NULL DEFAULT 0,
             stale INTEGER NOT NULL DEFAULT 0
         );
-        """
+        CREATE INDEX summaries_meeting ON summaries (meeting_id, id);
+        -- the layout sqlite-utils' enable_fts(["text"], create_triggers=True) makes, written out
+        -- so that it runs inside this step's transaction
+        CREATE VIRTUAL TABLE [turns_fts] USING FTS5 ([text], tokenize='porter', content=[turns]);
+        INSERT INTO turns_fts (rowid, text) SELECT rowid, text FROM turns;
+        CREATE TRIGGER turns_ai AFTER INSERT ON turns BEGIN
+            INSERT INTO turns_fts (rowid, text) VALUES (new.rowid, new.text);
+        END;
+        CREATE TRIGGER turns_ad AFTER DELETE ON turns BEGIN
+            INSERT INTO turns_fts (turns_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+        END;
+        CREATE TRIGGER turns_au AFTER UPDATE OF text ON turns BEGIN
+            INSERT INTO turns_fts (turns_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+            INSERT INTO turns_fts (rowid, text) VALUES (new.rowid, new.text);
+        END;
+        """,
     )
-    db["turns"].enable_fts(["text"], create_triggers=True, tokenize="porter")
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
@@ -117,14 +162,26 @@ LATEST = len(MIGRATIONS)
 
 
 def version(conn: sqlite3.Connection) -> int:
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def migrate(db: Database, target: int = LATEST) -> int:
-    """Bring the schema to ``target``; returns the version it started from."""
-    start = version(db.conn)
+    """Bring the schema up to ``target``, one transaction per step; returns the starting version.
+
+    The connection must be in autocommit mode (``isolation_level=None``) or have no open
+    transaction. A database newer than this code is refused rather than guessed at.
+    """
+    conn = db.conn
+    start = version(conn)
+    if start > LATEST:
+        raise sqlite3.DatabaseError(f"database schema v{start} is newer than this Parley (v{LATEST})")
     for v in range(start, target):
-        with db.conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             MIGRATIONS[v](db)
-            db.conn.execute(f"PRAGMA user_version = {v + 1}")
+            conn.execute(f"PRAGMA user_version = {v + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
     return start

@@ -1,22 +1,43 @@
 """The SQLite store (sqlite-utils): meetings, speakers, turns, words, corrections, summaries.
 
-One file, WAL journal, foreign keys on. Every write that belongs together is one
-transaction, so a crash never leaves half a meeting or half a correction. Public methods
-return frozen records, never rows. Corrections keep an append-only audit trail with
-before/after snapshots, which is also what undo and redo replay.
+One file, WAL journal, ``synchronous=NORMAL``, foreign keys on. Everything that belongs
+together is one transaction, so a crash never leaves half a meeting or half a correction.
+Public methods return frozen records (:mod:`meetings.types`, :mod:`meetings.records`), never rows.
+
+Corrections and undo/redo
+-------------------------
+Every correction appends a ``corrections`` row whose payload holds the *before* and *after*
+images of exactly the rows it touched (speakers, turns, summaries whole; words, which are
+only ever moved, by turn, idx and speaker); rows it created are absent from *before*, rows
+it deleted are absent from *after*. Undo writes *before* back (upserting what is there,
+deleting what is not), redo writes *after* back. Both bump the meeting's revision and mark
+its summaries stale, like the correction itself.
+
+The rule, a plain undo stack: ``undone`` is 0 (in effect), 1 (undone, can be redone) or 2
+(undone, and then dropped from the redo chain by a newer correction). ``undo`` undoes the
+newest correction in effect; ``redo`` re-applies the most recently undone one (the oldest
+with ``undone=1``, since undone ones are always newer than those in effect). A new
+correction turns every ``undone=1`` into 2. Audit rows are never deleted.
+
+Turn order: ``seq`` is always the turns' order by (start, end, id); a turn's text is its
+words' texts joined (Whisper words carry their leading space), recomputed whenever words move.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import getpass
 import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlite_utils import Database
@@ -28,6 +49,12 @@ from meetings.types import AudioInfo, FlagReason, Meeting, PipelineOptions, Spea
 
 __all__ = ["Store", "StoredTurn", "StoredWord", "Correction", "SearchHit", "StoredSummary"]
 
+Row = dict[str, Any]
+#: the tables a correction may touch, parents before children
+_TABLES = ("speakers", "turns", "words", "summaries")
+#: what a correction image keeps of a row: everything, except of words, which are only ever moved
+_IMAGE_COLUMNS = {"speakers": "*", "turns": "*", "words": "id, turn_id, idx, speaker_id", "summaries": "*"}
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -36,37 +63,71 @@ def _now() -> str:
 def _actor() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no user name in some sandboxes
+    except Exception:  # no user name in some sandboxes and services
         return "unknown"
 
 
 def _join(texts: Iterable[str]) -> str:
+    """Same rule as :attr:`Turn.text`: words joined by their own leading space (or one)."""
     return "".join(t if t.startswith(" ") else " " + t for t in texts).strip()
+
+
+def _ids(values: Iterable[int]) -> str:
+    """A JSON array for ``IN (SELECT value FROM json_each(?))`` (no limit on the count)."""
+    return json.dumps(sorted(set(values)))
+
+
+def _to_json(row: Row) -> Row:
+    return {k: {"b64": base64.b64encode(v).decode()} if isinstance(v, bytes) else v for k, v in row.items()}
+
+
+def _from_json(row: Row) -> Row:
+    return {k: base64.b64decode(v["b64"]) if isinstance(v, dict) else v for k, v in row.items()}
+
+
+class _Change:
+    """The rows one correction touches: *before* images are taken when a row is first touched."""
+
+    def __init__(self, store: Store):
+        self._store = store
+        self.ids: dict[str, set[int]] = {t: set() for t in _TABLES}
+        self.before: dict[str, list[Row]] = {t: [] for t in _TABLES}
+
+    def touch(self, table: str, ids: Iterable[int]) -> None:
+        new = set(ids) - self.ids[table]
+        self.ids[table] |= new
+        self.before[table] += self._store._fetch(table, new)
+
+    def created(self, table: str, row_id: int) -> None:
+        self.ids[table].add(row_id)
+
+    def after(self) -> dict[str, list[Row]]:
+        return {t: self._store._fetch(t, ids) for t, ids in self.ids.items()}
 
 
 class Store:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
+        self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
-        self.db = Database(conn)
-        self.conn = conn
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        try:
+            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db = Database(self.conn)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
             migrate(self.db)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot upgrade the database {self.path}: {exc}") from exc
+        except (OSError, sqlite3.Error) as exc:
+            if hasattr(self, "conn"):
+                self.conn.close()
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
 
     @classmethod
-    def default(cls) -> "Store":
+    def default(cls) -> Store:
+        """``$PARLEY_DATA_DIR/parley.db``, else ``parley.db`` in the platform's user data folder."""
         env = os.environ.get("PARLEY_DATA_DIR")
         if env:
-            folder = Path(env)
+            folder = Path(env).expanduser()
         else:
             import platformdirs
 
@@ -75,402 +136,496 @@ class Store:
 
     @property
     def data_dir(self) -> Path:
+        """The folder of the database; meetings' audio lives in ``data_dir / "audio"``."""
         return self.path.parent
 
     def close(self) -> None:
         self.conn.close()
 
-    # -- transactions ----------------------------------------------------------------
+    def __enter__(self) -> Store:
+        return self
 
-    def _tx(self):
-        store = self
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-        class _Tx:
-            def __enter__(self):
-                store.conn.execute("BEGIN IMMEDIATE")
+    # -- plumbing --------------------------------------------------------------------------
 
-            def __exit__(self, exc_type, exc, tb):
-                if exc_type is None:
-                    store.conn.execute("COMMIT")
-                else:
-                    store.conn.execute("ROLLBACK")
-                return False
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One write transaction; any error rolls it back and surfaces as a StoreError."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"the database is not writable: {exc}") from exc
+            try:
+                yield
+            except BaseException as exc:
+                if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"database write failed: {exc}") from exc
+                raise
+            else:
+                self.conn.execute("COMMIT")
 
-        return _Tx()
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            try:
+                return list(self.db.query(sql, params))
+            except sqlite3.Error as exc:
+                raise StoreError(f"database read failed: {exc}") from exc
 
-    def _q(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
-        cur = self.conn.execute(sql, params)
-        cols = [c[0] for c in cur.description] if cur.description else []
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+    def _fetch(self, table: str, ids: Iterable[int]) -> list[Row]:
+        """The correction image of these rows."""
+        return self._rows(
+            f"SELECT {_IMAGE_COLUMNS[table]} FROM {table} WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id", (_ids(ids),)
+        )
 
-    # -- meetings ----------------------------------------------------------------------
+    def _meeting_of(self, table: str, row_id: int) -> int:
+        rows = self._rows(f"SELECT meeting_id FROM {table} WHERE id=?", (row_id,))
+        if not rows:
+            raise StoreError(f"no {table.rstrip('s')} with id {row_id}")
+        return int(rows[0]["meeting_id"])
+
+    # -- meetings --------------------------------------------------------------------------
 
     def mark_interrupted(self) -> int:
-        """Meetings left 'processing' by a crash become 'interrupted' (run at start-up)."""
-        cur = self.conn.execute("UPDATE meetings SET status='interrupted', error='the import was interrupted' WHERE status='processing'")
+        """At start-up: meetings a crash left 'processing' become 'interrupted'. Returns how many."""
+        with self._tx():
+            cur = self.conn.execute(
+                "UPDATE meetings SET status='interrupted', error='the import was interrupted' WHERE status='processing'"
+            )
         return cur.rowcount
 
     def find_by_sha256(self, sha: str) -> Meeting | None:
-        rows = self._q("SELECT id FROM meetings WHERE sha256=?", (sha,))
+        rows = self._rows("SELECT id FROM meetings WHERE sha256=?", (sha,))
         return self.get_meeting(rows[0]["id"]) if rows else None
 
-    def begin_meeting(self, title: str, audio: AudioInfo, audio_path: str, options: PipelineOptions, asr_model: str, diarization_model: str) -> int:
+    def begin_meeting(
+        self, title: str, audio: AudioInfo, audio_path: str, options: PipelineOptions, asr_model: str, diarization_model: str
+    ) -> int:
+        """A new meeting in status 'processing', with its source file as an audio source."""
+        existing = self.find_by_sha256(audio.sha256)
+        if existing is not None:
+            raise StoreError(f"this recording is already meeting {existing.id} ({existing.title!r})")
         with self._tx():
             cur = self.conn.execute(
                 "INSERT INTO meetings (title, created_at, duration, source_path, sha256, audio_path, status, options_json,"
-                " asr_model, diarization_model, warnings_json) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    title, _now(), audio.duration, audio.source_path, audio.sha256, audio_path, "processing",
-                    json.dumps(dataclasses.asdict(options)), asr_model, diarization_model, json.dumps(list(audio.warnings)),
-                ),
+                " asr_model, diarization_model, warnings_json) VALUES (?,?,?,?,?,?,'processing',?,?,?,?)",
+                (title, _now(), audio.duration, audio.source_path, audio.sha256, audio_path,
+                 json.dumps(dataclasses.asdict(options)), asr_model, diarization_model, json.dumps(list(audio.warnings))),
             )
-            meeting_id = cur.lastrowid
+            meeting_id = int(cur.lastrowid)
             self.conn.execute(
-                "INSERT INTO audio_sources (meeting_id, kind, path, channels, sample_rate, codec, container) VALUES (?,?,?,?,?,?,?)",
-                (meeting_id, "file", audio.source_path, audio.channels, audio.source_sample_rate, audio.codec, audio.container),
+                "INSERT INTO audio_sources (meeting_id, kind, path, channels, sample_rate, codec, container) VALUES (?,'file',?,?,?,?,?)",
+                (meeting_id, audio.source_path, audio.channels, audio.source_sample_rate, audio.codec, audio.container),
             )
         return meeting_id
 
-    def save_result(self, meeting_id: int, *, speakers: Sequence[str], centroids: np.ndarray | None, turns: Sequence[Turn], language: str) -> None:
-        """Store a finished meeting in one transaction; on any error nothing is written."""
-        order = {}
-        for t in sorted(turns, key=lambda t: t.start):
-            order.setdefault(t.speaker, len(order))
-        labels = list(speakers) + [s for s in order if s not in speakers]
-        ranked = sorted(labels, key=lambda s: order.get(s, len(order) + labels.index(s)))
-        try:
-            with self._tx():
-                ids = {}
-                for n, label in enumerate(ranked, start=1):
-                    blob = None
-                    if centroids is not None and label in speakers and speakers.index(label) < len(centroids):
-                        blob = np.asarray(centroids[speakers.index(label)], dtype=np.float32).tobytes()
-                    cur = self.conn.execute(
-                        "INSERT INTO speakers (meeting_id, label, name, centroid) VALUES (?,?,?,?)", (meeting_id, label, f"Speaker {n}", blob)
-                    )
-                    ids[label] = cur.lastrowid
-                for seq, t in enumerate(sorted(turns, key=lambda t: (t.start, t.end))):
-                    sid = ids[t.speaker]
-                    cur = self.conn.execute(
-                        'INSERT INTO turns (meeting_id, seq, speaker_id, start, "end", confidence, flags, overlapped, text) VALUES (?,?,?,?,?,?,?,?,?)',
-                        (meeting_id, seq, sid, t.start, t.end, t.confidence, json.dumps([f.value for f in t.flags]), int(t.overlapped), t.text),
-                    )
-                    turn_id = cur.lastrowid
-                    self.conn.executemany(
-                        'INSERT INTO words (meeting_id, turn_id, idx, start, "end", text, probability, timed, speaker_id, overlapping, speaker_share)'
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        [
-                            (meeting_id, turn_id, i, w.word.start, w.word.end, w.word.text, w.word.probability, int(w.word.timed), ids[w.speaker], json.dumps(list(w.overlapping)), w.speaker_share)
-                            for i, w in enumerate(t.words)
-                        ],
-                    )
-                self.conn.execute("UPDATE meetings SET status='done', language=?, error=NULL WHERE id=?", (language, meeting_id))
-        except (sqlite3.Error, KeyError, ValueError) as exc:
-            raise StoreError(f"could not save meeting {meeting_id}: {exc}") from exc
+    def save_result(
+        self, meeting_id: int, *, speakers: Sequence[str], centroids: np.ndarray | None, turns: Sequence[Turn], language: str
+    ) -> None:
+        """Store a processed meeting in one transaction and mark it 'done'; on any error nothing is written.
+
+        Speakers are named "Speaker 1", "Speaker 2", … by first appearance; ``centroids`` rows
+        align with ``speakers``. Every turn's and word's speaker must be one of ``speakers`` (when
+        ``speakers`` is empty, as when diarization found nobody, the turns' labels are the speakers).
+        """
+        ordered = sorted(turns, key=lambda t: (t.start, t.end))  # stable: ids then follow seq
+        labels = list(speakers)
+        if not labels:  # diarization found nobody: the aligner's own label (SPEAKER_00) is the speaker
+            labels, centroids = list(dict.fromkeys(t.speaker for t in ordered)), None
+        if len(set(labels)) != len(labels):
+            raise StoreError(f"meeting {meeting_id}: duplicate speaker labels in {labels}")
+        if centroids is not None and len(centroids) != len(labels):
+            raise StoreError(f"meeting {meeting_id}: {len(centroids)} centroids for {len(labels)} speakers")
+        known = set(labels)
+        for t in turns:
+            stray = {t.speaker, *(w.speaker for w in t.words)} - known
+            if stray:
+                raise StoreError(f"meeting {meeting_id}: the turn at {t.start:.2f}s has unknown speaker(s) {sorted(stray)}")
+        first: dict[str, int] = {}
+        for t in ordered:
+            first.setdefault(t.speaker, len(first))
+        ranked = sorted(range(len(labels)), key=lambda i: (first.get(labels[i], len(first)), i))
+
+        with self._tx():
+            status = self._rows("SELECT status FROM meetings WHERE id=?", (meeting_id,))
+            if not status:
+                raise StoreError(f"no meeting with id {meeting_id}")
+            if status[0]["status"] == "done":
+                raise StoreError(f"meeting {meeting_id} already has a result")
+            ids: dict[str, int] = {}
+            for n, i in enumerate(ranked, start=1):
+                blob = None if centroids is None else np.asarray(centroids[i], dtype=np.float32).tobytes()
+                cur = self.conn.execute(
+                    "INSERT INTO speakers (meeting_id, label, name, centroid) VALUES (?,?,?,?)", (meeting_id, labels[i], f"Speaker {n}", blob)
+                )
+                ids[labels[i]] = int(cur.lastrowid)
+            for seq, t in enumerate(ordered):
+                cur = self.conn.execute(
+                    'INSERT INTO turns (meeting_id, seq, speaker_id, start, "end", confidence, flags, overlapped, text)'
+                    " VALUES (?,?,?,?,?,?,?,?,?)",
+                    (meeting_id, seq, ids[t.speaker], t.start, t.end, t.confidence,
+                     json.dumps([FlagReason(f).value for f in t.flags]), int(t.overlapped), t.text),
+                )
+                turn_id = int(cur.lastrowid)
+                self.conn.executemany(
+                    'INSERT INTO words (meeting_id, turn_id, idx, start, "end", text, probability, timed, speaker_id, overlapping,'
+                    " speaker_share) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (meeting_id, turn_id, i, w.word.start, w.word.end, w.word.text, w.word.probability, int(w.word.timed),
+                         ids[w.speaker], json.dumps(list(w.overlapping)), w.speaker_share)
+                        for i, w in enumerate(t.words)
+                    ],
+                )
+            self.conn.execute("UPDATE meetings SET status='done', language=?, error=NULL WHERE id=?", (language, meeting_id))
 
     def fail_meeting(self, meeting_id: int, error: str) -> None:
-        self.conn.execute("UPDATE meetings SET status='failed', error=? WHERE id=?", (error[:2000], meeting_id))
+        with self._tx():
+            self.conn.execute("UPDATE meetings SET status='failed', error=? WHERE id=?", (error[:2000], meeting_id))
 
     def delete_meeting(self, meeting_id: int) -> None:
+        """Delete a meeting and everything of it (the audio file on disk is the caller's)."""
         with self._tx():
             self.conn.execute("DELETE FROM meetings WHERE id=?", (meeting_id,))
 
     _MEETING_SQL = """
-        SELECT m.*, (SELECT COUNT(*) FROM speakers s WHERE s.meeting_id=m.id
-                       AND EXISTS (SELECT 1 FROM turns t WHERE t.speaker_id=s.id)) AS n_spk,
+        SELECT m.*,
+               (SELECT COUNT(DISTINCT t.speaker_id) FROM turns t WHERE t.meeting_id=m.id) AS n_speakers,
                (SELECT COUNT(*) FROM turns t WHERE t.meeting_id=m.id) AS n_turns,
-               (SELECT COUNT(*) FROM turns t WHERE t.meeting_id=m.id AND t.flags != '[]' AND t.reviewed=0) AS n_flag
+               (SELECT COUNT(*) FROM turns t WHERE t.meeting_id=m.id AND t.flags != '[]' AND t.reviewed=0) AS n_flagged
         FROM meetings m"""
 
-    def _meeting(self, r: dict) -> Meeting:
+    @staticmethod
+    def _meeting(r: Row) -> Meeting:
         return Meeting(
             id=r["id"], title=r["title"], created_at=r["created_at"], duration=r["duration"], audio_path=r["audio_path"],
-            source_path=r["source_path"], sha256=r["sha256"], status=r["status"], num_speakers=r["n_spk"], num_turns=r["n_turns"], num_flagged=r["n_flag"],
+            source_path=r["source_path"], sha256=r["sha256"], status=r["status"],
+            num_speakers=r["n_speakers"], num_turns=r["n_turns"], num_flagged=r["n_flagged"],
         )
 
     def get_meeting(self, meeting_id: int) -> Meeting:
-        rows = self._q(self._MEETING_SQL + " WHERE m.id=?", (meeting_id,))
+        """The meeting; ``num_speakers`` counts speakers who have turns, ``num_flagged`` unreviewed flagged turns."""
+        rows = self._rows(self._MEETING_SQL + " WHERE m.id=?", (meeting_id,))
         if not rows:
             raise StoreError(f"no meeting with id {meeting_id}")
         return self._meeting(rows[0])
 
     def list_meetings(self) -> list[Meeting]:
-        return [self._meeting(r) for r in self._q(self._MEETING_SQL + " ORDER BY m.created_at DESC, m.id DESC")]
+        """Newest first."""
+        return [self._meeting(r) for r in self._rows(self._MEETING_SQL + " ORDER BY m.created_at DESC, m.id DESC")]
 
     def revision(self, meeting_id: int) -> int:
-        rows = self._q("SELECT revision FROM meetings WHERE id=?", (meeting_id,))
+        """How many corrections (undo and redo included) the transcript has had."""
+        rows = self._rows("SELECT revision FROM meetings WHERE id=?", (meeting_id,))
         if not rows:
             raise StoreError(f"no meeting with id {meeting_id}")
-        return rows[0]["revision"]
+        return int(rows[0]["revision"])
 
-    # -- reading -------------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------
 
     def speakers(self, meeting_id: int) -> list[Speaker]:
-        return [Speaker(r["id"], r["meeting_id"], r["label"], r["name"]) for r in self._q("SELECT * FROM speakers WHERE meeting_id=? ORDER BY id", (meeting_id,))]
+        rows = self._rows("SELECT id, meeting_id, label, name FROM speakers WHERE meeting_id=? ORDER BY id", (meeting_id,))
+        return [Speaker(r["id"], r["meeting_id"], r["label"], r["name"]) for r in rows]
 
     def speaker_centroids(self, meeting_id: int) -> dict[int, np.ndarray]:
-        rows = self._q("SELECT id, centroid FROM speakers WHERE meeting_id=? AND centroid IS NOT NULL", (meeting_id,))
+        """Speaker id → float32 centroid embedding, for speakers that have one."""
+        rows = self._rows("SELECT id, centroid FROM speakers WHERE meeting_id=? AND centroid IS NOT NULL", (meeting_id,))
         return {r["id"]: np.frombuffer(r["centroid"], dtype=np.float32).copy() for r in rows}
 
-    def turns(self, meeting_id: int) -> list[StoredTurn]:
-        words: dict[int, list[StoredWord]] = {}
-        for r in self._q('SELECT * FROM words WHERE meeting_id=? ORDER BY turn_id, idx', (meeting_id,)):
-            words.setdefault(r["turn_id"], []).append(
-                StoredWord(r["id"], r["idx"], r["start"], r["end"], r["text"], r["probability"], bool(r["timed"]), r["speaker_id"], tuple(json.loads(r["overlapping"])), r["speaker_share"])
-            )
-        rows = self._q(
-            "SELECT t.*, s.label AS s_label, s.name AS s_name FROM turns t JOIN speakers s ON s.id=t.speaker_id WHERE t.meeting_id=? ORDER BY t.seq",
-            (meeting_id,),
+    def _turns(self, where: str, params: Sequence[Any]) -> list[StoredTurn]:
+        turn_rows = self._rows(
+            "SELECT t.*, s.label AS speaker_label, s.name AS speaker_name FROM turns t JOIN speakers s ON s.id=t.speaker_id"
+            f" WHERE {where} ORDER BY t.seq, t.id",
+            params,
         )
+        words: dict[int, list[StoredWord]] = {r["id"]: [] for r in turn_rows}
+        for w in self._rows(
+            "SELECT * FROM words WHERE turn_id IN (SELECT value FROM json_each(?)) ORDER BY turn_id, idx", (_ids(words),)
+        ):
+            words[w["turn_id"]].append(
+                StoredWord(
+                    id=w["id"], idx=w["idx"], start=w["start"], end=w["end"], text=w["text"], probability=w["probability"],
+                    timed=bool(w["timed"]), speaker_id=w["speaker_id"], overlapping=tuple(json.loads(w["overlapping"])),
+                    speaker_share=w["speaker_share"],
+                )
+            )
         return [
             StoredTurn(
-                id=r["id"], meeting_id=meeting_id, seq=r["seq"], speaker_id=r["speaker_id"], speaker_label=r["s_label"], speaker_name=r["s_name"],
-                start=r["start"], end=r["end"], text=r["text"], confidence=r["confidence"], flags=tuple(FlagReason(f) for f in json.loads(r["flags"])),
-                overlapped=bool(r["overlapped"]), reviewed=bool(r["reviewed"]), words=tuple(words.get(r["id"], ())),
+                id=r["id"], meeting_id=r["meeting_id"], seq=r["seq"], speaker_id=r["speaker_id"], speaker_label=r["speaker_label"],
+                speaker_name=r["speaker_name"], start=r["start"], end=r["end"], text=r["text"], confidence=r["confidence"],
+                flags=tuple(FlagReason(f) for f in json.loads(r["flags"])), overlapped=bool(r["overlapped"]),
+                reviewed=bool(r["reviewed"]), words=tuple(words[r["id"]]),
             )
-            for r in rows
+            for r in turn_rows
         ]
 
-    def turn(self, turn_id: int) -> StoredTurn:
-        rows = self._q("SELECT meeting_id FROM turns WHERE id=?", (turn_id,))
-        if not rows:
-            raise StoreError(f"no turn with id {turn_id}")
-        return next(t for t in self.turns(rows[0]["meeting_id"]) if t.id == turn_id)
+    def turns(self, meeting_id: int) -> list[StoredTurn]:
+        """The meeting's turns in ``seq`` order, each with its words."""
+        return self._turns("t.meeting_id=?", (meeting_id,))
 
-    _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
+    def turn(self, turn_id: int) -> StoredTurn:
+        found = self._turns("t.id=?", (turn_id,))
+        if not found:
+            raise StoreError(f"no turn with id {turn_id}")
+        return found[0]
+
+    _TOKEN = re.compile(r"\w+")
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
-        """Full-text search over every transcript; any user input is safe (quoted into tokens)."""
-        tokens = self._FTS_TOKEN.findall(query)
-        if not tokens:
+        """Full-text search over all transcripts, best match first; matches are [bracketed] in snippets.
+
+        Any input is safe: each whitespace-separated chunk becomes one quoted FTS5 phrase of its
+        word characters (so ``don't`` is the phrase "don t"), and operators like AND are plain words.
+        """
+        phrases = [" ".join(tokens) for chunk in query.split() if (tokens := self._TOKEN.findall(chunk))]
+        if not phrases or limit <= 0:
             return []
-        match = " ".join('"' + t.replace('"', "") + '"' for t in tokens)
-        rows = self._q(
+        match = " ".join(f'"{p}"' for p in phrases)
+        rows = self._rows(
             "SELECT t.id, t.meeting_id, t.start, m.title, s.name, snippet(turns_fts, 0, '[', ']', '…', 12) AS snip"
-            " FROM turns_fts JOIN turns t ON t.rowid = turns_fts.rowid JOIN meetings m ON m.id=t.meeting_id JOIN speakers s ON s.id=t.speaker_id"
-            " WHERE turns_fts MATCH ? ORDER BY rank LIMIT ?",
+            " FROM turns_fts JOIN turns t ON t.id = turns_fts.rowid JOIN meetings m ON m.id = t.meeting_id"
+            " JOIN speakers s ON s.id = t.speaker_id WHERE turns_fts MATCH ? ORDER BY rank, t.meeting_id, t.seq LIMIT ?",
             (match, limit),
         )
         return [SearchHit(r["meeting_id"], r["title"], r["id"], r["start"], r["name"], r["snip"]) for r in rows]
 
-    # -- corrections ---------------------------------------------------------------------
+    # -- corrections -----------------------------------------------------------------------
 
-    def _snapshot(self, meeting_id: int, turn_ids: Iterable[int]) -> dict:
-        ids = sorted(set(turn_ids))
-        marks = ",".join("?" * len(ids)) or "NULL"
-        return {
-            "speakers": self._q("SELECT id, meeting_id, label, name FROM speakers WHERE meeting_id=?", (meeting_id,)),
-            "turns": self._q("SELECT * FROM turns WHERE meeting_id=?", (meeting_id,)),
-            "words": self._q(f"SELECT * FROM words WHERE turn_id IN ({marks})", ids),
-        }
-
-    def _restore(self, meeting_id: int, snap: dict) -> None:
-        def upsert(table: str, rows: list[dict]) -> None:
-            for r in rows:
-                cols = list(r)
-                self.conn.execute(
-                    f"INSERT INTO {table} ({','.join(f'[{c}]' for c in cols)}) VALUES ({','.join('?' * len(cols))})"
-                    f" ON CONFLICT(id) DO UPDATE SET {','.join(f'[{c}]=excluded.[{c}]' for c in cols if c != 'id')}",
-                    [r[c] for c in cols],
-                )
-
-        upsert("speakers", snap["speakers"])
-        upsert("turns", snap["turns"])
-        upsert("words", snap["words"])
-        keep_turns = [r["id"] for r in snap["turns"]]
-        keep_spk = [r["id"] for r in snap["speakers"]]
-        self.conn.execute(f"DELETE FROM turns WHERE meeting_id=? AND id NOT IN ({','.join('?' * len(keep_turns)) or 'NULL'})", [meeting_id, *keep_turns])
-        self.conn.execute(f"DELETE FROM speakers WHERE meeting_id=? AND id NOT IN ({','.join('?' * len(keep_spk)) or 'NULL'})", [meeting_id, *keep_spk])
-
-    def _correct(self, meeting_id: int, action: str, summary: str, turn_ids: Iterable[int], apply) -> object:
-        """Run ``apply()`` in a transaction with an audit row holding before/after snapshots."""
-        turn_ids = set(turn_ids)
+    @contextmanager
+    def _correction(self, meeting_id: int, action: str, summary: str) -> Iterator[_Change]:
+        """A transaction that records what the body touches as one audited, undoable correction."""
         with self._tx():
-            before = self._snapshot(meeting_id, turn_ids)
-            result = apply()
-            if isinstance(result, int):
-                turn_ids.add(result)
-            after = self._snapshot(meeting_id, turn_ids)
+            change = _Change(self)
+            yield change
+            payload = {"before": {t: [_to_json(r) for r in rows] for t, rows in change.before.items()},
+                       "after": {t: [_to_json(r) for r in rows] for t, rows in change.after().items()}}
+            self.conn.execute("UPDATE corrections SET undone=2 WHERE meeting_id=? AND undone=1", (meeting_id,))
             self.conn.execute(
                 "INSERT INTO corrections (meeting_id, at, actor, action, summary, payload_json) VALUES (?,?,?,?,?,?)",
-                (meeting_id, _now(), _actor(), action, summary, json.dumps({"before": before, "after": after})),
+                (meeting_id, _now(), _actor(), action, summary, json.dumps(payload)),
             )
-            # a new correction ends the redo chain
-            self.conn.execute("DELETE FROM corrections WHERE meeting_id=? AND undone=1", (meeting_id,))
-            self._touch(meeting_id)
-        return result
+            self._bump(meeting_id)
 
-    def _touch(self, meeting_id: int) -> None:
+    def _bump(self, meeting_id: int) -> None:
         self.conn.execute("UPDATE meetings SET revision = revision + 1 WHERE id=?", (meeting_id,))
         self.conn.execute("UPDATE summaries SET stale=1 WHERE meeting_id=?", (meeting_id,))
 
-    def _meeting_of(self, table: str, row_id: int) -> int:
-        rows = self._q(f"SELECT meeting_id FROM {table} WHERE id=?", (row_id,))
-        if not rows:
-            raise StoreError(f"no {table[:-1]} with id {row_id}")
-        return rows[0]["meeting_id"]
-
-    def _retext(self, turn_id: int) -> None:
-        words = self._q('SELECT id, text, start, "end" FROM words WHERE turn_id=? ORDER BY start, idx', (turn_id,))
-        for i, w in enumerate(words):
-            self.conn.execute("UPDATE words SET idx=? WHERE id=?", (i, w["id"]))
-        if words:
-            self.conn.execute(
-                'UPDATE turns SET text=?, start=?, "end"=? WHERE id=?',
-                (_join(w["text"] for w in words), min(w["start"] for w in words), max(w["end"] for w in words), turn_id),
-            )
-        else:
-            self.conn.execute("UPDATE turns SET text='' WHERE id=?", (turn_id,))
+    def _restore(self, meeting_id: int, image: dict[str, list[Row]], other: dict[str, list[Row]]) -> None:
+        """Make the rows named in either image look exactly like ``image`` (absent there = deleted)."""
+        for table in _TABLES:
+            for row in map(_from_json, image.get(table, [])):
+                cols = list(row)
+                sets = ",".join(f"[{c}]=?" for c in cols if c != "id")
+                values = [row[c] for c in cols if c != "id"]
+                if _IMAGE_COLUMNS[table] != "*":  # a partial image: the row exists, move it back
+                    self.conn.execute(f"UPDATE {table} SET {sets} WHERE id=?", [*values, row["id"]])
+                else:  # a whole row: it may have been deleted since
+                    self.conn.execute(
+                        f"INSERT INTO {table} ({','.join(f'[{c}]' for c in cols)}) VALUES ({','.join('?' * len(cols))})"
+                        f" ON CONFLICT(id) DO UPDATE SET {sets}",
+                        [*(row[c] for c in cols), *values],
+                    )
+        for table in reversed(_TABLES):
+            gone = {r["id"] for r in other.get(table, [])} - {r["id"] for r in image.get(table, [])}
+            self.conn.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))", (_ids(gone),))
+        self._renumber(meeting_id)
 
     def _renumber(self, meeting_id: int) -> None:
-        rows = self._q('SELECT id FROM turns WHERE meeting_id=? ORDER BY start, "end", id', (meeting_id,))
-        for seq, r in enumerate(rows):
-            self.conn.execute("UPDATE turns SET seq=? WHERE id=?", (seq, r["id"]))
+        self.conn.execute(
+            "UPDATE turns SET seq = r.n FROM (SELECT id, row_number() OVER (ORDER BY start, \"end\", id) - 1 AS n"
+            " FROM turns WHERE meeting_id=?) AS r WHERE turns.id = r.id AND turns.seq != r.n",
+            (meeting_id,),
+        )
+
+    def _retext(self, turn_id: int) -> None:
+        """Order the turn's words by time, renumber their idx from 0, recompute the turn's text."""
+        words = self._rows("SELECT id, text FROM words WHERE turn_id=? ORDER BY start, idx", (turn_id,))
+        self.conn.executemany("UPDATE words SET idx=? WHERE id=?", [(i, w["id"]) for i, w in enumerate(words)])
+        self.conn.execute("UPDATE turns SET text=? WHERE id=?", (_join(w["text"] for w in words), turn_id))
+
+    def _word_ids(self, where: str, params: Sequence[Any]) -> list[int]:
+        return [r["id"] for r in self._rows(f"SELECT id FROM words WHERE {where}", params)]
+
+    def _same_meeting(self, speaker_id: int, meeting_id: int) -> None:
+        if self._meeting_of("speakers", speaker_id) != meeting_id:
+            raise StoreError(f"speaker {speaker_id} belongs to another meeting")
 
     def rename_speaker(self, speaker_id: int, name: str) -> None:
         name = name.strip()
         if not name:
             raise StoreError("a speaker name cannot be empty")
         mid = self._meeting_of("speakers", speaker_id)
-        self._correct(mid, "rename_speaker", f"speaker {speaker_id} → {name}", (), lambda: self.conn.execute("UPDATE speakers SET name=? WHERE id=?", (name, speaker_id)) and None)
+        old = self._rows("SELECT name FROM speakers WHERE id=?", (speaker_id,))[0]["name"]
+        with self._correction(mid, "rename_speaker", f"{old!r} renamed to {name!r}") as ch:
+            ch.touch("speakers", [speaker_id])
+            self.conn.execute("UPDATE speakers SET name=? WHERE id=?", (name, speaker_id))
 
     def reassign_turn(self, turn_id: int, speaker_id: int) -> None:
+        """Give the turn and its words to ``speaker_id``; the user decided, so the turn counts as reviewed."""
         mid = self._meeting_of("turns", turn_id)
-        if self._meeting_of("speakers", speaker_id) != mid:
-            raise StoreError("that speaker belongs to another meeting")
-
-        def apply():
+        self._same_meeting(speaker_id, mid)
+        with self._correction(mid, "reassign_turn", f"turn {turn_id} given to speaker {speaker_id}") as ch:
+            ch.touch("turns", [turn_id])
+            ch.touch("words", self._word_ids("turn_id=?", (turn_id,)))
             self.conn.execute("UPDATE turns SET speaker_id=?, reviewed=1 WHERE id=?", (speaker_id, turn_id))
             self.conn.execute("UPDATE words SET speaker_id=? WHERE turn_id=?", (speaker_id, turn_id))
 
-        self._correct(mid, "reassign_turn", f"turn {turn_id} → speaker {speaker_id}", (turn_id,), apply)
+    def reassign_speaker_turns(self, from_speaker_id: int, to_speaker_id: int, only_turn_ids: Iterable[int] | None = None) -> int:
+        """Move the turns of one speaker (all, or those in ``only_turn_ids``) to another; returns how many moved.
 
-    def reassign_speaker_turns(self, from_speaker_id: int, to_speaker_id: int, only_turn_ids: Sequence[int] | None = None) -> int:
+        Moving nothing records no correction.
+        """
         mid = self._meeting_of("speakers", from_speaker_id)
-        if self._meeting_of("speakers", to_speaker_id) != mid:
-            raise StoreError("that speaker belongs to another meeting")
-        ids = [r["id"] for r in self._q("SELECT id FROM turns WHERE speaker_id=?", (from_speaker_id,))]
+        self._same_meeting(to_speaker_id, mid)
+        ids = {r["id"] for r in self._rows("SELECT id FROM turns WHERE speaker_id=?", (from_speaker_id,))}
         if only_turn_ids is not None:
-            ids = [i for i in ids if i in set(only_turn_ids)]
-
-        def apply():
-            for tid in ids:
-                self.conn.execute("UPDATE turns SET speaker_id=?, reviewed=1 WHERE id=?", (to_speaker_id, tid))
-                self.conn.execute("UPDATE words SET speaker_id=? WHERE turn_id=?", (to_speaker_id, tid))
-
-        self._correct(mid, "reassign_speaker_turns", f"{len(ids)} turns of speaker {from_speaker_id} → {to_speaker_id}", ids, apply)
+            ids &= set(only_turn_ids)
+        if not ids or from_speaker_id == to_speaker_id:
+            return 0
+        sel = "IN (SELECT value FROM json_each(?))"
+        with self._correction(mid, "reassign_speaker_turns", f"{len(ids)} turns of speaker {from_speaker_id} given to {to_speaker_id}") as ch:
+            ch.touch("turns", ids)
+            ch.touch("words", self._word_ids(f"turn_id {sel}", (_ids(ids),)))
+            self.conn.execute(f"UPDATE turns SET speaker_id=?, reviewed=1 WHERE id {sel}", (to_speaker_id, _ids(ids)))
+            self.conn.execute(f"UPDATE words SET speaker_id=? WHERE turn_id {sel}", (to_speaker_id, _ids(ids)))
         return len(ids)
 
     def merge_speakers(self, keep_id: int, drop_id: int) -> None:
+        """All turns and words of ``drop_id`` (and its summaries, now stale) go to ``keep_id``; ``drop_id`` is deleted."""
         if keep_id == drop_id:
             raise StoreError("cannot merge a speaker with itself")
         mid = self._meeting_of("speakers", keep_id)
-        if self._meeting_of("speakers", drop_id) != mid:
-            raise StoreError("speakers of different meetings cannot be merged")
-        ids = [r["id"] for r in self._q("SELECT id FROM turns WHERE speaker_id=?", (drop_id,))]
-
-        def apply():
+        self._same_meeting(drop_id, mid)
+        with self._correction(mid, "merge_speakers", f"speaker {drop_id} merged into speaker {keep_id}") as ch:
+            turn_ids = [r["id"] for r in self._rows("SELECT id FROM turns WHERE speaker_id=?", (drop_id,))]
+            ch.touch("speakers", [keep_id, drop_id])
+            ch.touch("turns", turn_ids)
+            ch.touch("words", self._word_ids("speaker_id=? OR turn_id IN (SELECT value FROM json_each(?))", (drop_id, _ids(turn_ids))))
+            ch.touch("summaries", [r["id"] for r in self._rows("SELECT id FROM summaries WHERE speaker_id=?", (drop_id,))])
             self.conn.execute("UPDATE turns SET speaker_id=? WHERE speaker_id=?", (keep_id, drop_id))
             self.conn.execute("UPDATE words SET speaker_id=? WHERE speaker_id=?", (keep_id, drop_id))
-            self.conn.execute("UPDATE summaries SET speaker_id=NULL WHERE speaker_id=?", (drop_id,))
+            self.conn.execute("UPDATE summaries SET speaker_id=? WHERE speaker_id=?", (keep_id, drop_id))
             self.conn.execute("DELETE FROM speakers WHERE id=?", (drop_id,))
 
-        self._correct(mid, "merge_speakers", f"speaker {drop_id} merged into {keep_id}", ids, apply)
-
     def split_turn(self, turn_id: int, at_word_idx: int) -> int:
+        """Words from ``at_word_idx`` on become a new turn of the same speaker; returns its id."""
         mid = self._meeting_of("turns", turn_id)
-        words = self._q("SELECT id, idx FROM words WHERE turn_id=? ORDER BY idx", (turn_id,))
-        if not 0 < at_word_idx < len(words):
-            raise StoreError(f"cannot split a turn of {len(words)} words at word {at_word_idx}")
-
-        def apply() -> int:
-            t = self._q("SELECT * FROM turns WHERE id=?", (turn_id,))[0]
+        with self._correction(mid, "split_turn", f"turn {turn_id} split at word {at_word_idx}") as ch:
+            words = self._rows('SELECT id, idx, start, "end" FROM words WHERE turn_id=? ORDER BY idx', (turn_id,))
+            if not 0 < at_word_idx < len(words):
+                raise StoreError(f"cannot split a turn of {len(words)} words at word {at_word_idx}")
+            kept, moved = words[:at_word_idx], words[at_word_idx:]
+            t = self._rows("SELECT * FROM turns WHERE id=?", (turn_id,))[0]
+            ch.touch("turns", [turn_id])
+            ch.touch("words", [w["id"] for w in moved])
             cur = self.conn.execute(
-                'INSERT INTO turns (meeting_id, seq, speaker_id, start, "end", confidence, flags, overlapped, text, reviewed) VALUES (?,?,?,?,?,?,?,?,?,?)',
-                (mid, t["seq"], t["speaker_id"], t["start"], t["end"], t["confidence"], t["flags"], t["overlapped"], "", t["reviewed"]),
+                'INSERT INTO turns (meeting_id, seq, speaker_id, start, "end", confidence, flags, overlapped, text, reviewed)'
+                " VALUES (?,?,?,?,?,?,?,?,'',?)",
+                (mid, t["seq"], t["speaker_id"], moved[0]["start"], max(t["end"], moved[-1]["end"]), t["confidence"],
+                 t["flags"], t["overlapped"], t["reviewed"]),
             )
-            new_id = cur.lastrowid
-            moved = [w["id"] for w in words if w["idx"] >= at_word_idx]
-            self.conn.execute(f"UPDATE words SET turn_id=? WHERE id IN ({','.join('?' * len(moved))})", [new_id, *moved])
+            new_id = int(cur.lastrowid)
+            ch.created("turns", new_id)
+            self.conn.execute(
+                "UPDATE words SET turn_id=? WHERE id IN (SELECT value FROM json_each(?))", (new_id, _ids(w["id"] for w in moved))
+            )
+            self.conn.execute('UPDATE turns SET "end"=? WHERE id=?', (max(w["end"] for w in kept), turn_id))
             self._retext(turn_id)
             self._retext(new_id)
             self._renumber(mid)
-            return new_id
-
-        return self._correct(mid, "split_turn", f"turn {turn_id} split at word {at_word_idx}", (turn_id,), apply)
+        return new_id
 
     def merge_turn_with_previous(self, turn_id: int) -> int:
-        """Move the turn's words into the previous turn (which keeps its speaker); returns that turn's id."""
+        """Move the turn's words into the previous turn (whose speaker they take); returns that turn's id.
+
+        The merged turn spans both, carries both turns' flags and the lower confidence.
+        """
         mid = self._meeting_of("turns", turn_id)
-        seq = self._q("SELECT seq FROM turns WHERE id=?", (turn_id,))[0]["seq"]
-        prev = self._q("SELECT id, speaker_id FROM turns WHERE meeting_id=? AND seq<? ORDER BY seq DESC LIMIT 1", (mid, seq))
-        if not prev:
-            raise StoreError("the first turn has no previous turn to merge with")
-        prev_id, spk = prev[0]["id"], prev[0]["speaker_id"]
-
-        def apply():
-            self.conn.execute("UPDATE words SET turn_id=?, speaker_id=? WHERE turn_id=?", (prev_id, spk, turn_id))
+        with self._correction(mid, "merge_turn_with_previous", f"turn {turn_id} merged into the previous turn") as ch:
+            t = self._rows("SELECT * FROM turns WHERE id=?", (turn_id,))[0]
+            prev = self._rows("SELECT * FROM turns WHERE meeting_id=? AND seq<? ORDER BY seq DESC LIMIT 1", (mid, t["seq"]))
+            if not prev:
+                raise StoreError("the first turn has no previous turn to merge with")
+            p = prev[0]
+            ch.touch("turns", [turn_id, p["id"]])
+            ch.touch("words", self._word_ids("turn_id=?", (turn_id,)))
+            flags = list(dict.fromkeys(json.loads(p["flags"]) + json.loads(t["flags"])))
+            self.conn.execute("UPDATE words SET turn_id=?, speaker_id=? WHERE turn_id=?", (p["id"], p["speaker_id"], turn_id))
             self.conn.execute("DELETE FROM turns WHERE id=?", (turn_id,))
-            self._retext(prev_id)
+            self.conn.execute(
+                'UPDATE turns SET start=?, "end"=?, confidence=?, flags=? WHERE id=?',
+                (min(p["start"], t["start"]), max(p["end"], t["end"]), min(p["confidence"], t["confidence"]), json.dumps(flags), p["id"]),
+            )
+            self._retext(p["id"])
             self._renumber(mid)
-
-        self._correct(mid, "merge_turn_with_previous", f"turn {turn_id} merged into {prev_id}", (turn_id, prev_id), apply)
-        return prev_id
+        return int(p["id"])
 
     def mark_reviewed(self, turn_id: int, reviewed: bool = True) -> None:
+        """Accept a turn as it is (or take the acceptance back); changes nothing else."""
         mid = self._meeting_of("turns", turn_id)
-        self._correct(mid, "mark_reviewed", f"turn {turn_id} reviewed={reviewed}", (turn_id,), lambda: self.conn.execute("UPDATE turns SET reviewed=? WHERE id=?", (int(reviewed), turn_id)) and None)
+        with self._correction(mid, "mark_reviewed", f"turn {turn_id} {'accepted' if reviewed else 'no longer accepted'}") as ch:
+            ch.touch("turns", [turn_id])
+            self.conn.execute("UPDATE turns SET reviewed=? WHERE id=?", (int(reviewed), turn_id))
 
     def undo(self, meeting_id: int) -> bool:
-        """Undo the latest correction still in effect. A new correction clears what could be redone."""
-        rows = self._q("SELECT id, payload_json FROM corrections WHERE meeting_id=? AND undone=0 ORDER BY id DESC LIMIT 1", (meeting_id,))
-        if not rows:
-            return False
-        with self._tx():
-            self._restore(meeting_id, json.loads(rows[0]["payload_json"])["before"])
-            self.conn.execute("UPDATE corrections SET undone=1 WHERE id=?", (rows[0]["id"],))
-            self._touch(meeting_id)
-        return True
+        """Undo the newest correction in effect; False when there is none."""
+        return self._replay(meeting_id, "SELECT id, payload_json FROM corrections WHERE meeting_id=? AND undone=0 ORDER BY id DESC LIMIT 1", undo=True)
 
     def redo(self, meeting_id: int) -> bool:
-        rows = self._q("SELECT id, payload_json FROM corrections WHERE meeting_id=? AND undone=1 ORDER BY id ASC LIMIT 1", (meeting_id,))
-        if not rows:
-            return False
+        """Re-apply the most recently undone correction; False when there is none (or a newer correction dropped it)."""
+        return self._replay(meeting_id, "SELECT id, payload_json FROM corrections WHERE meeting_id=? AND undone=1 ORDER BY id ASC LIMIT 1", undo=False)
+
+    def _replay(self, meeting_id: int, pick: str, *, undo: bool) -> bool:
         with self._tx():
-            self._restore(meeting_id, json.loads(rows[0]["payload_json"])["after"])
-            self.conn.execute("UPDATE corrections SET undone=0 WHERE id=?", (rows[0]["id"],))
-            self._touch(meeting_id)
+            rows = self._rows(pick, (meeting_id,))
+            if not rows:
+                return False
+            payload = json.loads(rows[0]["payload_json"])
+            image, other = (payload["before"], payload["after"]) if undo else (payload["after"], payload["before"])
+            self._restore(meeting_id, image, other)
+            self.conn.execute("UPDATE corrections SET undone=? WHERE id=?", (int(undo), rows[0]["id"]))
+            self._bump(meeting_id)
         return True
 
     def corrections(self, meeting_id: int) -> list[Correction]:
+        """The audit trail, oldest first (``undone`` is True for corrections not in effect)."""
         return [
             Correction(r["id"], r["meeting_id"], r["at"], r["actor"], r["action"], r["summary"], bool(r["undone"]))
-            for r in self._q("SELECT * FROM corrections WHERE meeting_id=? ORDER BY id", (meeting_id,))
+            for r in self._rows("SELECT * FROM corrections WHERE meeting_id=? ORDER BY id", (meeting_id,))
         ]
 
-    # -- summaries -----------------------------------------------------------------------
+    # -- summaries -------------------------------------------------------------------------
 
-    def add_summary(self, meeting_id: int, *, speaker_id: int | None, kind: str, model: str, prompt_version: str, content_json: str, markdown: str, local: bool) -> int:
+    def add_summary(
+        self, meeting_id: int, *, speaker_id: int | None, kind: str, model: str, prompt_version: str,
+        content_json: str, markdown: str, local: bool,
+    ) -> int:
+        """Record a summary of the meeting's transcript as it is now (its current revision)."""
+        if speaker_id is not None:
+            self._same_meeting(speaker_id, meeting_id)
         with self._tx():
             rev = self.revision(meeting_id)
             cur = self.conn.execute(
-                "INSERT INTO summaries (meeting_id, speaker_id, kind, model, prompt_version, transcript_revision, created_at, content_json, markdown, local)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO summaries (meeting_id, speaker_id, kind, model, prompt_version, transcript_revision, created_at,"
+                " content_json, markdown, local) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (meeting_id, speaker_id, kind, model, prompt_version, rev, _now(), content_json, markdown, int(local)),
             )
-        return cur.lastrowid
+        return int(cur.lastrowid)
 
     def summaries(self, meeting_id: int, include_old: bool = False) -> list[StoredSummary]:
-        rows = self._q("SELECT * FROM summaries WHERE meeting_id=? ORDER BY id", (meeting_id,))
+        """The latest summary per (speaker, kind), or every summary with ``include_old``; oldest first."""
+        rows = self._rows("SELECT * FROM summaries WHERE meeting_id=? ORDER BY id", (meeting_id,))
         if not include_old:
-            latest: dict[tuple, dict] = {}
-            for r in rows:
-                latest[(r["speaker_id"], r["kind"])] = r
+            latest = {(r["speaker_id"], r["kind"]): r for r in rows}
             rows = sorted(latest.values(), key=lambda r: r["id"])
         return [
             StoredSummary(
-                r["id"], r["meeting_id"], r["speaker_id"], r["kind"], r["model"], r["prompt_version"], r["transcript_revision"],
-                r["created_at"], r["content_json"], r["markdown"], bool(r["local"]), bool(r["stale"]),
+                id=r["id"], meeting_id=r["meeting_id"], speaker_id=r["speaker_id"], kind=r["kind"], model=r["model"],
+                prompt_version=r["prompt_version"], transcript_revision=r["transcript_revision"], created_at=r["created_at"],
+                content_json=r["content_json"], markdown=r["markdown"], local=bool(r["local"]), stale=bool(r["stale"]),
             )
             for r in rows
         ]
