@@ -136,21 +136,46 @@ class FlagCounts:
     wrong_words: int
     wrong_in_flagged: int
     flagged_with_wrong: int
+    turns_with_wrong: int = 0
 
 
-def flag_quality(ref: Reference, turns: list[Turn], mapping: dict[str, str]) -> FlagCounts:
+def word_mapping(ref: Reference, turns: list[Turn]) -> dict[str, str]:
+    """Hyp → ref speaker mapping, one to one, that makes the most words right (Hungarian).
+
+    Computed on the *final* words, so speakers that appear only after alignment (a voice
+    the diarizer missed) are judged like any other; cpWER picks its permutation the same way.
+    """
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    hyps = sorted({aw.speaker for t in turns for aw in t.words})
+    refs = list(ref.speakers)
+    if not hyps or not refs:
+        return {}
+    counts = np.zeros((len(hyps), len(refs)))
+    for t in turns:
+        for aw in t.words:
+            for r in _active(ref, aw.word.mid):
+                counts[hyps.index(aw.speaker), refs.index(r)] += 1
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return {hyps[r]: refs[c] for r, c in zip(rows, cols)}
+
+
+def _active(ref: Reference, t: float) -> set[str]:
+    return {s.speaker for s in ref.segments if s.start - 0.1 <= t <= s.end + 0.1}
+
+
+def flag_quality(ref: Reference, turns: list[Turn], mapping: dict[str, str] | None = None) -> FlagCounts:
     """A word is wrongly attributed when its (mapped) speaker is not among the reference
-    speakers active at its midpoint; words where no reference speaker talks are not judged."""
-    judged = wrong = wrong_flagged = flagged_with_wrong = 0
-    starts = [s.start for s in ref.segments]
-    import bisect
-
+    speakers active at its midpoint; words where no reference speaker talks are not judged.
+    Without ``mapping``, the best one-to-one mapping of the final words is used."""
+    if mapping is None:
+        mapping = word_mapping(ref, turns)
+    judged = wrong = wrong_flagged = flagged_with_wrong = with_wrong = 0
     for t in turns:
         turn_wrong = 0
         for aw in t.words:
-            mid = aw.word.mid
-            i = bisect.bisect_right(starts, mid)
-            active = {s.speaker for s in ref.segments[:i] if s.start - 0.1 <= mid <= s.end + 0.1}
+            active = _active(ref, aw.word.mid)
             if not active:
                 continue
             judged += 1
@@ -159,9 +184,10 @@ def flag_quality(ref: Reference, turns: list[Turn], mapping: dict[str, str]) -> 
                 turn_wrong += 1
                 if t.flagged:
                     wrong_flagged += 1
-        if t.flagged and turn_wrong:
-            flagged_with_wrong += 1
-    return FlagCounts(len(turns), sum(1 for t in turns if t.flagged), judged, wrong, wrong_flagged, flagged_with_wrong)
+        if turn_wrong:
+            with_wrong += 1
+            flagged_with_wrong += bool(t.flagged)
+    return FlagCounts(len(turns), sum(1 for t in turns if t.flagged), judged, wrong, wrong_flagged, flagged_with_wrong, with_wrong)
 
 
 def max_overlap_turns(words, dia: Diarization) -> list[Turn]:

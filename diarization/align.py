@@ -23,7 +23,7 @@ import numpy as np
 
 from meetings.types import AttributedWord, Diarization, SpeakerSegment, Turn, Word
 
-__all__ = ["AlignOptions", "fill_missing_times", "word_posteriors", "assign_speakers", "build_turns", "align"]
+__all__ = ["AlignOptions", "fill_missing_times", "word_posteriors", "assign_speakers", "build_turns", "align", "reshare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +113,12 @@ def word_posteriors(words: Sequence[Word], dia: Diarization, opts: AlignOptions 
     act = np.zeros((W, K), dtype=np.float64)
     index = _SegmentIndex(dia.segments, dia.speakers)
     a = dia.activations if opts.posterior == "activations" else None
+    cols = [a.speakers.index(s) if s in a.speakers else -1 for s in dia.speakers] if a is not None else []
     for i, w in enumerate(words):
         t0, t1 = w.start, max(w.end, w.start + 1e-3)
         if a is not None:
-            act[i] = a.window(t0, t1).mean(axis=0)
+            frames = a.window(t0, t1).mean(axis=0)
+            act[i] = [frames[c] if c >= 0 else 0.0 for c in cols]
         else:
             act[i] = [index.coverage(k, t0, t1) / (t1 - t0) for k in range(K)]
         if act[i].max() < 0.05:  # in a gap: the nearest speaker(s), by distance
@@ -191,3 +193,30 @@ def align(words: Sequence[Word], dia: Diarization, opts: AlignOptions = AlignOpt
         share = float(act[i, k] / act[i].sum()) if act[i].sum() > 0 else 0.0
         attributed.append(AttributedWord(w, dia.speakers[k], others, share))
     return build_turns(attributed, opts.max_turn_gap)
+
+
+def reshare(turns: Sequence[Turn], dia: Diarization, opts: AlignOptions = AlignOptions()) -> list[Turn]:
+    """Recompute each word's ``speaker_share`` for the speaker it has *now* (after a later
+    stage relabelled it): the diarization's share of activity for that speaker, 0 for a
+    speaker the diarization never had. Recovered overlap turns are left alone."""
+    from dataclasses import replace
+
+    plain = [t for t in turns if not t.overlapped]
+    words = [w.word for t in plain for w in t.words]
+    if not words or not dia.speakers:
+        return list(turns)
+    _, act = word_posteriors(words, dia, opts)
+    index = {s: k for k, s in enumerate(dia.speakers)}
+    out, n = [], 0
+    for t in turns:
+        if t.overlapped:
+            out.append(t)
+            continue
+        new = []
+        for aw in t.words:
+            k, total = index.get(aw.speaker), act[n].sum()
+            share = float(act[n, k] / total) if k is not None and total > 0 else 0.0
+            new.append(replace(aw, speaker_share=share))
+            n += 1
+        out.append(replace(t, words=tuple(new)))
+    return out

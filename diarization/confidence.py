@@ -1,15 +1,23 @@
 """Turn confidence and review flags: pure functions over aligned turns.
 
-A turn's confidence is the probability that its speaker is right, from signals that each
-predict a wrong speaker on their own:
-  * speaker share: how much of the diarization's activity during the turn is the turn's
-    speaker (low when the diarizer hesitated between two voices),
-  * overlap: share of words spoken while another speaker was active,
-  * length: very short turns (back-channels, turn-change fragments) are error-prone,
-  * ASR word probability: mis-heard words often sit at the wrong turn boundaries,
-  * voice match (optional): cosine margin between the turn's own embedding and the
-    speaker's centroid versus the closest other centroid.
-They are combined by a logistic model whose weights live in :class:`ConfidenceModel`.
+A turn's confidence is the probability that its speaker is right. Each signal below is an
+independent way for the speaker to be wrong, with its own calibrated risk; they combine as
+a noisy-OR, ``P(wrong) = 1 − Π (1 − p_i)``, so one strong warning is enough to flag a turn
+and a long, clean turn is never rescued by its length (an additive score let long turns
+buy back a bad voice match — where most wrongly attributed words were):
+
+  * **disputed** — the diarization's share of activity for the turn's speaker is low: the
+    diarizer hesitated, or the voice stage moved these words to another voice;
+  * **voice** — the weakest voice window's cosine margin (own voice minus the closest other
+    voice) is small: the words sound as much like someone else;
+  * **overlap** — share of words spoken while another speaker was active;
+  * **short** — back-channels and turn-change fragments (< ``short_turn`` s, or one word);
+  * **low ASR** — mean word probability below ``low_asr`` (mis-heard words sit at wrong
+    turn boundaries);
+  * **untimed** — words without timestamps were placed by interpolation.
+
+Risk curves were set on eval/core.lst (per-window and per-turn error rates, see
+BENCHMARKS.md) and are plain fields of :class:`ConfidenceModel`.
 """
 
 from __future__ import annotations
@@ -22,18 +30,19 @@ import numpy as np
 
 from meetings.types import FlagReason, Turn
 
-__all__ = ["TurnFeatures", "ConfidenceModel", "turn_features", "score_turns"]
+__all__ = ["TurnFeatures", "ConfidenceModel", "turn_features", "score_turns", "voice_margin"]
 
 
 @dataclass(frozen=True, slots=True)
 class TurnFeatures:
-    share: float  # mean speaker share of the turn's words (0..1)
+    share: float  # mean diarization share of the turn's speaker over its words (0..1)
     overlap: float  # fraction of words with another active speaker (0..1)
     duration: float  # seconds
     num_words: int
     asr_prob: float  # mean word probability (0..1)
     untimed: float  # fraction of words with interpolated times
-    voice_margin: float | None = None  # cos(own centroid) - cos(best other centroid)
+    voice_margin: float | None = None  # weakest window: cos(own voice) − cos(closest other voice)
+    recovered: bool = False  # an overlapped turn re-transcribed from under another speaker
 
 
 def turn_features(turn: Turn, voice_margin: float | None = None) -> TurnFeatures:
@@ -47,65 +56,73 @@ def turn_features(turn: Turn, voice_margin: float | None = None) -> TurnFeatures
         asr_prob=sum(w.word.probability for w in words) / n,
         untimed=sum(1 for w in words if not w.word.timed) / n,
         voice_margin=voice_margin,
+        recovered=turn.overlapped,
     )
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 50.0), -50.0)))
 
 
 @dataclass(frozen=True, slots=True)
 class ConfidenceModel:
-    """Logistic model P(speaker correct | features); thresholds give the flag reasons."""
+    """Per-signal risk curves, their noisy-OR, and the flag threshold."""
 
-    bias: float = -1.0
-    w_share: float = 4.0
-    w_overlap: float = -1.5
-    w_log_duration: float = 0.8
-    w_asr: float = 1.0
-    w_voice: float = 4.0
-    threshold: float = 0.5  # flag when confidence is below
+    dispute_share: float = 0.5  # share at which the disputed risk is one half
+    dispute_width: float = 0.08
+    voice_margin: float = 0.1  # voice margin at which the voice risk is one half
+    voice_width: float = 0.04
+    unjudged_voice: float = 0.15  # risk when no window of the turn was long enough to judge
+    overlap_risk: float = 0.3  # risk of a fully overlapped turn (scales with the fraction)
+    recovered_risk: float = 0.3  # a recovered second voice: speaker from the diarizer's overlap
     short_turn: float = 1.0  # seconds
-    ambiguous_share: float = 0.7
-    ambiguous_margin: float = 0.05
+    short_risk: float = 0.3
     low_asr: float = 0.45
-    overlap_fraction: float = 0.3
+    low_asr_risk: float = 0.3
+    untimed_risk: float = 0.5
+    threshold: float = 0.5  # flag when confidence is below
+    reason_risk: float = 0.25  # a signal at least this risky is named as a reason
+
+    def risks(self, f: TurnFeatures) -> dict[FlagReason, float]:
+        r: dict[FlagReason, float] = {}
+        if f.recovered:  # its share and voice were never measured on its own: the overlap is the risk
+            r[FlagReason.OVERLAP] = self.recovered_risk
+        else:
+            disputed = _sigmoid((self.dispute_share - f.share) / self.dispute_width)
+            if f.voice_margin is None:
+                voice = self.unjudged_voice
+            else:
+                voice = _sigmoid((self.voice_margin - f.voice_margin) / self.voice_width)
+            r[FlagReason.AMBIGUOUS_VOICE] = 1.0 - (1.0 - disputed) * (1.0 - voice)
+            r[FlagReason.OVERLAP] = self.overlap_risk * f.overlap
+        short = f.duration < self.short_turn or f.num_words <= 1
+        # a recovered voice is as long as the overlap it came from: shortness is not news there
+        r[FlagReason.SHORT_TURN] = self.short_risk if short and not f.recovered else 0.0
+        r[FlagReason.LOW_ASR_CONFIDENCE] = self.low_asr_risk if f.asr_prob < self.low_asr else 0.0
+        r[FlagReason.NO_TIMESTAMPS] = self.untimed_risk * f.untimed
+        return r
 
     def confidence(self, f: TurnFeatures) -> float:
-        z = (
-            self.bias
-            + self.w_share * f.share
-            + self.w_overlap * f.overlap
-            + self.w_log_duration * math.log(max(f.duration, 0.1))
-            + self.w_asr * f.asr_prob
-        )
-        if f.voice_margin is not None:
-            z += self.w_voice * f.voice_margin
-        return 1.0 / (1.0 + math.exp(-z))
+        keep = 1.0
+        for p in self.risks(f).values():
+            keep *= 1.0 - p
+        return keep
 
     def reasons(self, f: TurnFeatures) -> tuple[FlagReason, ...]:
-        out = []
-        if f.overlap >= self.overlap_fraction:
-            out.append(FlagReason.OVERLAP)
-        if f.duration < self.short_turn or f.num_words <= 1:
-            out.append(FlagReason.SHORT_TURN)
-        if f.share < self.ambiguous_share or (f.voice_margin is not None and f.voice_margin < self.ambiguous_margin):
-            out.append(FlagReason.AMBIGUOUS_VOICE)
-        if f.asr_prob < self.low_asr:
-            out.append(FlagReason.LOW_ASR_CONFIDENCE)
-        if f.untimed >= 0.5:
-            out.append(FlagReason.NO_TIMESTAMPS)
-        return tuple(out)
+        risks = self.risks(f)
+        named = tuple(k for k, p in sorted(risks.items(), key=lambda kv: -kv[1]) if p >= self.reason_risk)
+        return named or (max(risks, key=risks.get),)
 
 
 def score_turns(
     turns: Sequence[Turn], model: ConfidenceModel = ConfidenceModel(), voice_margins: Sequence[float | None] | None = None
 ) -> list[Turn]:
-    """Turns with ``confidence`` set, and ``flags`` (the reasons) when below the threshold."""
+    """Turns with ``confidence`` set, and ``flags`` (the reasons, riskiest first) when below the threshold."""
     out = []
     for i, t in enumerate(turns):
         f = turn_features(t, voice_margins[i] if voice_margins is not None else None)
         c = model.confidence(f)
-        flagged = c < model.threshold or t.overlapped  # a recovered second voice is always worth a look
-        flags = model.reasons(f) if flagged else ()
-        if flagged and not flags:
-            flags = (FlagReason.OVERLAP,) if t.overlapped else (FlagReason.AMBIGUOUS_VOICE,)
+        flags = model.reasons(f) if c < model.threshold else ()
         out.append(replace(t, confidence=round(c, 4), flags=flags))
     return out
 

@@ -73,8 +73,9 @@ def _merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def hidden_speech(turns: Sequence[Turn], dia: Diarization, opts: OverlapOptions = OverlapOptions()) -> list[Hidden]:
-    """Stretches of each speaker's diarized speech that none of their words cover and that
-    fall inside other speakers' turns (the speaker is talking *over* someone)."""
+    """Stretches of each speaker's diarized speech that none of their words cover, while
+    another diarized speaker is active and another speaker's turn holds the floor (the
+    speaker is talking *over* someone)."""
     own: dict[str, list[tuple[float, float]]] = {}
     for t in turns:
         for w in t.words:
@@ -83,9 +84,12 @@ def hidden_speech(turns: Sequence[Turn], dia: Diarization, opts: OverlapOptions 
     for spk in dia.speakers:
         segs = _merge([(s.start, s.end) for s in dia.segments if s.speaker == spk])
         free = _subtract(segs, _merge(own.get(spk, [])))
-        # keep only the part where someone else holds the floor
-        others = _merge([(t.start, t.end) for t in turns if t.speaker != spk])
-        out.extend(Hidden(spk, s, e) for s, e in _intersect(free, others) if e - s >= opts.min_duration)
+        # keep only real overlap: another diarized voice is active and someone else holds the floor
+        # (diarized speech of this speaker under *relabelled* words is not a second voice)
+        voices = _merge([(s.start, s.end) for s in dia.segments if s.speaker != spk])
+        floor = _merge([(t.start, t.end) for t in turns if t.speaker != spk])
+        overlap = _intersect(_intersect(free, voices), floor)
+        out.extend(Hidden(spk, s, e) for s, e in overlap if e - s >= opts.min_duration)
     out.sort(key=lambda h: (h.start, h.speaker))
     return out[: opts.max_regions]
 

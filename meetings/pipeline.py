@@ -160,10 +160,10 @@ class Engine:
 
 def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
     """Run diarization, ASR, alignment and scoring on a canonical 16 kHz WAV."""
-    from diarization.align import align
+    from diarization.align import align, reshare
     from diarization.confidence import score_turns
     from diarization.overlap import recover_overlaps
-    from diarization.voices import voice_check
+    from diarization.voices import recluster_voices
 
     o = engine.options
     timings = []
@@ -196,18 +196,37 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     primary = align(transcript.words, dia)
     timings.append(StageTiming("align", time.perf_counter() - t0))
     turns, margins = primary, None
-    if engine.voice_check and len(dia.speakers) > 1:
+    if engine.voice_check:
         t0 = time.perf_counter()
-        turns, margins = voice_check(turns, dia.speakers, dia.centroids, lambda a, b: engine.diarizer.embed(read_mono(wav, a, b)))
+        voices = recluster_voices(turns, dia.speakers, lambda a, b: engine.diarizer.embed(read_mono(wav, a, b)))
+        dia = _with_new_voices(dia, voices.speakers, voices.new_centroids)
+        turns = reshare(list(voices.turns), dia)
+        margins = voices.margins
         timings.append(StageTiming("voice", time.perf_counter() - t0))
     if engine.recover_overlap and len(dia.speakers) > 1:
         t0 = time.perf_counter()
+        margin_of = {id(t): m for t, m in zip(turns, margins or ())}
         turns = recover_overlaps(turns, dia, lambda h: _transcribe_hidden(engine, wav, dia, h))
+        margins = [margin_of.get(id(t)) for t in turns] if margins is not None else None  # recovered turns: none
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
-    margin_of = {id(t): m for t, m in zip(turns, margins or ())}  # recovered overlap turns have none
-    turns = score_turns(turns, voice_margins=[margin_of.get(id(t)) for t in turns] if margins else None)
+    turns = score_turns(turns, voice_margins=margins)
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary))
+
+
+def _with_new_voices(dia: Diarization, speakers: tuple[str, ...], new_centroids: dict) -> Diarization:
+    """The diarization plus the voices it missed (found by the voice stage), centroids in order."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    if tuple(speakers) == tuple(dia.speakers):
+        return dia
+    centroids = dia.centroids
+    if centroids is not None:
+        rows = [centroids[dia.speakers.index(s)] if s in dia.speakers else new_centroids.get(s) for s in speakers]
+        centroids = None if any(r is None for r in rows) else np.stack([np.asarray(r, dtype=np.float32) for r in rows])
+    return replace(dia, speakers=tuple(speakers), centroids=centroids)
 
 
 def _transcribe_hidden(engine: Engine, wav: Path, dia: Diarization, hidden, pad: float = 0.3):

@@ -135,3 +135,17 @@ def test_every_word_gets_exactly_one_turn_and_turns_agree_with_their_words(ws, s
             assert t.speaker in d.speakers
     for a, b in zip(turns, turns[1:]):
         assert a.start <= b.start + 1e-9
+
+
+def test_reshare_scores_words_against_their_speaker_now():
+    from dataclasses import replace as _r
+
+    from diarization.align import reshare
+
+    segs = (SpeakerSegment(0.0, 4.0, "A"), SpeakerSegment(2.0, 4.0, "B"))
+    d = Diarization(segs, segs, ("A", "B"))
+    turns = align([Word(0.5, 1.0, " one", 0.9), Word(2.5, 3.0, " two", 0.9)], d)
+    moved = [_r(t, speaker="C", words=tuple(_r(w, speaker="C") for w in t.words)) for t in turns]
+    assert [w.speaker_share for t in reshare(moved, d) for w in t.words] == [0.0, 0.0]
+    shares = [w.speaker_share for t in reshare(turns, d) for w in t.words]
+    assert shares[0] > 0.9 and 0.4 < shares[1] < 0.6

@@ -6,6 +6,7 @@ from diarization.confidence import ConfidenceModel, score_turns, turn_features, 
 from meetings.types import AttributedWord, FlagReason, Turn, Word
 
 import numpy as np
+from dataclasses import replace
 
 
 def turn(n_words=8, dur=4.0, share=1.0, overlap=False, prob=0.9, speaker="A"):
@@ -39,3 +40,34 @@ def test_voice_margin():
     assert voice_margin(np.array([0.9, 0.1]), c, 0) > 0.5
     assert voice_margin(np.array([0.9, 0.1]), c, 1) < -0.5
     assert voice_margin(np.array([1.0, 0.0]), c[:1], 0) == 1.0
+
+
+def test_a_long_turn_is_not_rescued_by_its_length():
+    # 30 s of words whose weakest voice window sounds as much like someone else: flag it
+    [t] = score_turns([turn(n_words=70, dur=30.0)], voice_margins=[0.0])
+    assert t.flagged and t.flags[0] == FlagReason.AMBIGUOUS_VOICE
+    [ok] = score_turns([turn(n_words=70, dur=30.0)], voice_margins=[0.5])
+    assert not ok.flagged and ok.confidence > 0.9
+
+
+def test_words_the_voice_stage_moved_against_the_diarizer_are_flagged():
+    [t] = score_turns([turn(share=0.0)], voice_margins=[0.5])
+    assert t.flagged and FlagReason.AMBIGUOUS_VOICE in t.flags
+
+
+def test_a_recovered_second_voice_is_not_flagged_for_being_short():
+    short = replace(turn(n_words=2, dur=0.5, share=0.5, overlap=True), overlapped=True)
+    [t] = score_turns([short])
+    f = turn_features(short)
+    assert f.recovered and ConfidenceModel().risks(f)[FlagReason.SHORT_TURN] == 0.0
+    assert not t.flagged and t.confidence < 1.0
+    [weak] = score_turns([replace(short, words=tuple(replace(w, word=replace(w.word, probability=0.2)) for w in short.words))])
+    assert weak.flagged and FlagReason.LOW_ASR_CONFIDENCE in weak.flags
+
+
+def test_confidence_falls_as_each_risk_grows():
+    m = ConfidenceModel()
+    margins = [m.confidence(turn_features(turn(), v)) for v in (0.6, 0.2, 0.1, 0.0, -0.2)]
+    shares = [m.confidence(turn_features(turn(share=s), 0.5)) for s in (1.0, 0.7, 0.5, 0.2, 0.0)]
+    assert margins == sorted(margins, reverse=True) and shares == sorted(shares, reverse=True)
+    assert all(0.0 <= c <= 1.0 for c in margins + shares)
