@@ -114,13 +114,13 @@ def cluster_windows(
     are all fairly alike; what tells people apart is that each voice is more like itself.
     With ``owners`` (the diarization speaker of each window) that relative test applies only
     to groups the diarizer had put on different speakers.
-    Numpy, O(n²) memory, O(n) work per merge (n windows).
+    Numpy, O(n²) memory; a merge updates only the merged group's pairs.
     """
     n = len(embeddings)
     if n <= 1:
         return np.zeros(n, dtype=int)
     e = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-9)
-    sim = e @ e.T
+    sim = (e @ e.T).astype(np.float32)  # float32: a 3-hour meeting (~5,000 windows) needs ~200 MB
     np.fill_diagonal(sim, -np.inf)
     size = np.ones(n)
     inner = np.zeros(n)  # sum of pairwise similarities inside each group
@@ -130,22 +130,32 @@ def cluster_windows(
     k = int(max(owners)) + 1 if owners is not None else 1
     own = np.zeros((n, k))
     own[np.arange(n), np.asarray(owners, dtype=int) if owners is not None else 0] = secs
-    while True:
-        gate = sim.copy()
+    boss = own.argmax(axis=1)
+
+    def gated(rows: np.ndarray) -> np.ndarray:
+        """sim[rows], with pairs that fail the relative test (or are dead) set to -inf."""
+        g = sim[rows].copy()
         if cohesion_ratio > 0:
-            established = (size >= 2) & (secs >= substantial)
-            pairs = np.maximum(size * (size - 1) / 2, 1)
-            coh = np.where(size >= 2, inner / pairs, np.inf)
-            both = established[:, None] & established[None, :]
+            established = alive & (size >= 2) & (secs >= substantial)
+            coh = np.where(size >= 2, inner / np.maximum(size * (size - 1) / 2, 1), np.inf)
+            both = established[rows][:, None] & established[None, :]
             if owners is not None:
-                boss = own.argmax(axis=1)
-                both &= boss[:, None] != boss[None, :]
-            need = cohesion_ratio * np.minimum(coh[:, None], coh[None, :])
-            gate = np.where(both & (gate < need), -np.inf, gate)
-        gate[~alive, :] = -np.inf
-        gate[:, ~alive] = -np.inf
-        a, b = divmod(int(np.argmax(gate)), n)
-        if not np.isfinite(gate[a, b]) or gate[a, b] < same_voice:
+                both &= boss[rows][:, None] != boss[None, :]
+            need = cohesion_ratio * np.minimum(coh[rows][:, None], coh[None, :])
+            g[both & (g < need)] = -np.inf
+        g[:, ~alive] = -np.inf
+        return g
+
+    # gated similarities and each row's best partner, kept up to date merge by merge:
+    # only pairs involving the merged group change, so a merge costs O(n) (plus the rows
+    # whose best partner was one of the two groups)
+    gate = gated(np.arange(n))
+    best = gate.argmax(axis=1)
+    best_val = gate[np.arange(n), best]
+    while True:
+        a = int(np.argmax(best_val))
+        b = int(best[a])
+        if not np.isfinite(best_val[a]) or best_val[a] < same_voice:
             break
         inner[a] += inner[b] + sim[a, b] * size[a] * size[b]
         merged = (size[a] * sim[a] + size[b] * sim[b]) / (size[a] + size[b])  # Lance–Williams, average
@@ -157,8 +167,26 @@ def cluster_windows(
         size[a] += size[b]
         secs[a] += secs[b]
         own[a] += own[b]
+        boss[a] = own[a].argmax()
         alive[b] = False
         member[member == b] = a
+        gate[b, :] = -np.inf
+        gate[:, b] = -np.inf
+        best_val[b] = -np.inf
+        row = gated(np.array([a]))[0]
+        row[a] = -np.inf
+        gate[a, :] = row
+        gate[:, a] = row
+        stale = np.flatnonzero(alive & ((best == a) | (best == b)))
+        stale = stale[stale != a]
+        if stale.size:
+            best[stale] = gate[stale].argmax(axis=1)
+            best_val[stale] = gate[stale, best[stale]]
+        better = alive & (gate[:, a] > best_val)
+        best[better] = a
+        best_val[better] = gate[better, a]
+        best[a] = int(row.argmax())
+        best_val[a] = row[best[a]]
     order: dict[int, int] = {}
     return np.array([order.setdefault(int(c), len(order)) for c in member], dtype=int)
 
@@ -249,7 +277,8 @@ def recluster_voices(
         for w in short:
             e = np.asarray(embed(w.start, w.end), dtype=np.float64)
             sims = vc @ (e / (np.linalg.norm(e) + 1e-9))
-            k = names.index(w.speaker) if w.speaker in names else None
+            now = out[w.first].speaker
+            k = names.index(now) if now in names else None
             best = int(np.argmax(sims))
             if k is None or (best != k and sims[best] - sims[k] > opts.short_margin):
                 k = best
