@@ -226,3 +226,23 @@ def test_voice_stage_keeps_every_word_once_and_turns_agree_with_words(spec, seed
         assert tt.start == min(w.word.start for w in tt.words) and tt.end == max(w.word.end for w in tt.words)
         assert tt.speaker in res.speakers
     assert len(res.margins) == len(res.turns)
+
+
+def test_a_voice_change_inside_a_window_is_found_by_the_refinement():
+    rng = np.random.default_rng(4)
+    base = {k: v / np.linalg.norm(v) for k, v in (("A", rng.normal(size=16)), ("B", rng.normal(size=16)))}
+    d = dia((0.0, 10.0, "A"), (10.0, 16.0, "B"))
+    words = words_every(0.5, 0.0, 16.0)  # one unbroken run of A's words from 0 to 10 s
+    turns = align(words, d)
+
+    def embed(a, b):  # 3-5 s is B talking: the 2 s windows 2-4 and 4-6 are half B, half A
+        f = max(0.0, min(b, 5.0) - max(a, 3.0)) / (b - a) if a < 10.0 else 1.0
+        return (1 - f) * base["A"] + f * base["B"] + 0.05 * np.random.default_rng(int(a * 100)).normal(size=16)
+
+    plain = recluster_voices(turns, d.speakers, embed, VoiceOptions(refine=False))
+    refined = recluster_voices(turns, d.speakers, embed, VoiceOptions(refine=True))
+    inside = [w.start for w in words if 3.0 <= w.start and w.end <= 5.0]
+    assert {dict(speakers_of(plain.turns))[t] for t in inside} == {"A"}  # 2 s windows cannot see it
+    got = dict(speakers_of(refined.turns))
+    assert sum(got[t] == "B" for t in inside) >= len(inside) - 1
+    assert {got[w.start] for w in words if w.end <= 2.5 or 6.0 <= w.start < 10.0} == {"A"}
