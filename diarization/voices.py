@@ -52,6 +52,7 @@ class VoiceOptions:
     respect_diarizer: bool = True  # ... a test applied only to voices the diarizer told apart
     min_new_speaker: float = 3.0  # seconds of windows a voice needs to become a new speaker
     min_new_windows: int = 2
+    min_new_share: float = 0.02  # ... and this share of all judged speech (long meetings: no stray voices)
     refine: bool = True  # look for voice changes inside runs (1 s sub-windows)
     refine_window: float = 1.0
     refine_hop: float = 0.5
@@ -250,7 +251,8 @@ def recluster_voices(
             label_of[c] = labels[match[c]]
             continue
         members = cluster == c
-        if seconds[c].sum() >= opts.min_new_speaker and members.sum() >= opts.min_new_windows:
+        enough = max(opts.min_new_speaker, opts.min_new_share * seconds.sum())
+        if seconds[c].sum() >= enough and members.sum() >= opts.min_new_windows:
             name = _new_label(labels)
             labels.append(name)
             label_of[c] = name
