@@ -223,7 +223,7 @@ def render(report: dict, args) -> str:
         p_cp, b_cp = _sum_wer(wer_files, "parley", "cpwer"), _sum_wer(wer_files, "max_overlap", "cpwer")
         L.append(f"\ncpWER of Parley relative to the max-overlap baseline: **{100 * (p_cp - b_cp) / b_cp:+.1f} %** overall; heavy-overlap files: "
                  + ", ".join(f"{f['name']} {100 * _sum_wer([f], 'parley', 'cpwer'):.1f} % vs {100 * _sum_wer([f], 'max_overlap', 'cpwer'):.1f} %" for f in heavy) + ".")
-        fl = {k: sum(f["flags"].get(k, 0) for f in wer_files) for k in wer_files[0]["flags"]}
+        fl = {k: sum(f["flags"].get(k, 0) for f in wer_files) for k in wer_files[0]["flags"] if k != "bins"}
         L.append("\n## Review flags\n")
         recall = fl["wrong_in_flagged"] / fl["wrong_words"] if fl["wrong_words"] else float("nan")
         share = fl["flagged_turns"] / fl["turns"] if fl["turns"] else float("nan")
@@ -234,6 +234,11 @@ def render(report: dict, args) -> str:
         unflagged = fl["turns"] - fl["flagged_turns"]
         un_wrong = fl.get("turns_with_wrong", 0) - fl["flagged_with_wrong"]
         L.append(f"- Calibration: {100 * prec:.1f} % of flagged turns contain a wrongly attributed word, against {100 * un_wrong / max(unflagged, 1):.1f} % of unflagged turns.")
+        from bench.scoring import CONFIDENCE_BINS
+
+        bins = [[sum(f["flags"]["bins"][i][j] for f in wer_files if f["flags"].get("bins")) for j in (0, 1)] for i in range(len(CONFIDENCE_BINS) - 1)]
+        L.append("- Reliability (turn confidence vs. turns holding a wrongly attributed word): " + "; ".join(
+            f"{lo:.2f}–{min(hi, 1.0):.2f}: {w}/{n}" for (lo, hi), (n, w) in zip(zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:]), bins) if n) + ".")
         L.append("- Wrongly attributed: the word's speaker, under the one-to-one speaker mapping that makes the most final words right, is not a reference speaker active at the word's midpoint (±0.1 s).")
     L.append("\n## Speed (this machine, CPU)\n")
     stages = {}

@@ -137,6 +137,11 @@ class FlagCounts:
     wrong_in_flagged: int
     flagged_with_wrong: int
     turns_with_wrong: int = 0
+    #: reliability: per confidence bin (CONFIDENCE_BINS), [turns, turns with a wrongly attributed word]
+    bins: tuple[tuple[int, int], ...] = ()
+
+
+CONFIDENCE_BINS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0001)
 
 
 def word_mapping(ref: Reference, turns: list[Turn]) -> dict[str, str]:
@@ -172,6 +177,7 @@ def flag_quality(ref: Reference, turns: list[Turn], mapping: dict[str, str] | No
     if mapping is None:
         mapping = word_mapping(ref, turns)
     judged = wrong = wrong_flagged = flagged_with_wrong = with_wrong = 0
+    bins = [[0, 0] for _ in CONFIDENCE_BINS[:-1]]
     for t in turns:
         turn_wrong = 0
         for aw in t.words:
@@ -187,7 +193,13 @@ def flag_quality(ref: Reference, turns: list[Turn], mapping: dict[str, str] | No
         if turn_wrong:
             with_wrong += 1
             flagged_with_wrong += bool(t.flagged)
-    return FlagCounts(len(turns), sum(1 for t in turns if t.flagged), judged, wrong, wrong_flagged, flagged_with_wrong, with_wrong)
+        b = next(i for i in range(len(bins)) if t.confidence < CONFIDENCE_BINS[i + 1])
+        bins[b][0] += 1
+        bins[b][1] += bool(turn_wrong)
+    return FlagCounts(
+        len(turns), sum(1 for t in turns if t.flagged), judged, wrong, wrong_flagged, flagged_with_wrong, with_wrong,
+        tuple(tuple(b) for b in bins),
+    )
 
 
 def max_overlap_turns(words, dia: Diarization) -> list[Turn]:
