@@ -157,6 +157,23 @@ class Diarizer:
         with torch.inference_mode():
             return np.asarray(self.pipeline._embedding(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None, None]))[0]
 
+    def embed_many(self, clips: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
+        """Embeddings of many clips (n, dim): clips of equal length run as one batch."""
+        import torch
+
+        out: list[np.ndarray | None] = [None] * len(clips)
+        by_length: dict[int, list[int]] = {}
+        for i, c in enumerate(clips):
+            by_length.setdefault(len(c), []).append(i)
+        with torch.inference_mode():
+            for idx in by_length.values():
+                for k in range(0, len(idx), batch_size):
+                    part = idx[k : k + batch_size]
+                    x = torch.from_numpy(np.stack([np.asarray(clips[i], dtype=np.float32) for i in part]))[:, None]
+                    for i, e in zip(part, np.asarray(self.pipeline._embedding(x))):
+                        out[i] = e
+        return np.stack(out) if out else np.zeros((0, 0), dtype=np.float32)
+
     def __call__(
         self,
         audio: np.ndarray,

@@ -38,6 +38,7 @@ from .align import build_turns
 __all__ = ["VoiceOptions", "VoiceWindow", "VoiceResult", "voice_windows", "cluster_windows", "recluster_voices"]
 
 Embed = Callable[[float, float], np.ndarray]
+EmbedMany = Callable[[Sequence[tuple[float, float]]], np.ndarray]  # spans → (n, dim), batched
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +212,24 @@ def _match(seconds: np.ndarray) -> dict[int, int]:
 
 
 def recluster_voices(
-    turns: Sequence[Turn], speakers: Sequence[str], embed: Embed, opts: VoiceOptions = VoiceOptions()
+    turns: Sequence[Turn],
+    speakers: Sequence[str],
+    embed: Embed,
+    opts: VoiceOptions = VoiceOptions(),
+    embed_many: EmbedMany | None = None,
 ) -> VoiceResult:
     """Relabel the words of single-voice turns by re-clustering their windows' voices.
 
-    Recovered overlap turns (``overlapped``) are passed through untouched.
+    Recovered overlap turns (``overlapped``) are passed through untouched. ``embed_many``
+    (optional) embeds many spans at once, which is faster than one ``embed`` call each.
     """
+    def many(spans: Sequence[tuple[float, float]]) -> np.ndarray:
+        if not spans:
+            return np.zeros((0, 1))
+        if embed_many is not None:
+            return np.asarray(embed_many(spans), dtype=np.float64)
+        return np.stack([np.asarray(embed(a, b), dtype=np.float64) for a, b in spans])
+
     kept = [t for t in turns if t.overlapped]
     words = [w for t in turns if not t.overlapped for w in t.words]
     labels = list(dict.fromkeys([*speakers, *(w.speaker for w in words)]))
@@ -226,7 +239,7 @@ def recluster_voices(
     if len(windows) < 2:
         return VoiceResult(tuple(turns), (None,) * len(turns), tuple(labels), {}, 0)
 
-    emb = np.stack([np.asarray(embed(w.start, w.end), dtype=np.float64) for w in windows])
+    emb = many([(w.start, w.end) for w in windows])
     emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
     index = {s: k for k, s in enumerate(labels)}
     cluster = cluster_windows(
@@ -288,8 +301,8 @@ def recluster_voices(
         vc = np.stack([np.concatenate(voices[v]).mean(axis=0) for v in names])
         vc /= np.linalg.norm(vc, axis=1, keepdims=True) + 1e-9
     if short and vc is not None:
-        for w in short:
-            e = np.asarray(embed(w.start, w.end), dtype=np.float64)
+        short_emb = many([(w.start, w.end) for w in short])
+        for w, e in zip(short, short_emb):
             sims = vc @ (e / (np.linalg.norm(e) + 1e-9))
             now = out[w.first].speaker
             k = names.index(now) if now in names else None
@@ -304,7 +317,7 @@ def recluster_voices(
                 word_margin[n] = margin
 
     if opts.refine and vc is not None:
-        relabelled += _refine(out, word_margin, names, vc, embed, opts)
+        relabelled += _refine(out, names, vc, many, opts)
 
     rebuilt = build_turns(out, opts.max_turn_gap)
     per_turn: list[float | None] = []
@@ -319,45 +332,56 @@ def recluster_voices(
     )
 
 
-def _refine(out, word_margin, names, vc, embed, opts) -> int:
+def _refine(out, names, vc, many, opts) -> int:
     """Voice change points inside runs: 1-s sub-windows every ``refine_hop`` s, scored against
     the voices, smoothed by a Viterbi path with a switch penalty; words follow the path."""
-    changed = 0
-    i = 0
     rw, hop = opts.refine_window, opts.refine_hop
+    runs = []  # (first, last, sub-window centres)
+    i = 0
     while i < len(out):
         j = i + 1
         while j < len(out) and out[j].speaker == out[i].speaker and out[j].word.start - out[j - 1].word.end < opts.max_pause:
             j += 1
         start, end = out[i].word.start, out[j - 1].word.end
         if end - start >= 2 * rw and out[i].speaker in names:
-            centers = np.arange(start + rw / 2, end - rw / 2 + 1e-9, hop)
-            e = np.stack([np.asarray(embed(c - rw / 2, c + rw / 2), dtype=np.float64) for c in centers])
-            e /= np.linalg.norm(e, axis=1, keepdims=True) + 1e-9
-            z = opts.refine_beta * (e @ vc.T)  # (T, V)
-            logp = z - np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)) - z.max(axis=1, keepdims=True)
-            k0 = names.index(out[i].speaker)
-            score = logp[0].copy()
-            score[np.arange(len(names)) != k0] -= opts.refine_penalty  # starting off the run's voice costs a switch
-            back = np.zeros(logp.shape, dtype=int)
-            for t in range(1, len(centers)):
-                best = int(np.argmax(score))
-                stay, switch = score, score[best] - opts.refine_penalty
-                take = switch > stay
-                back[t] = np.where(take, best, np.arange(len(names)))
-                score = np.where(take, switch, stay) + logp[t]
-            path = np.empty(len(centers), dtype=int)
-            score[np.arange(len(names)) != k0] -= opts.refine_penalty
-            path[-1] = int(np.argmax(score))
-            for t in range(len(centers) - 1, 0, -1):
-                path[t - 1] = back[t, path[t]]
-            for n in range(i, j):
-                t = int(np.clip(np.round((out[n].word.mid - centers[0]) / hop), 0, len(centers) - 1))
-                if names[path[t]] != out[n].speaker:
-                    out[n] = replace(out[n], speaker=names[path[t]])
-                    changed += 1
+            runs.append((i, j, np.arange(start + rw / 2, end - rw / 2 + 1e-9, hop)))
         i = j
+    if not runs:
+        return 0
+    emb = many([(c - rw / 2, c + rw / 2) for _, _, centers in runs for c in centers])
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
+    changed, offset = 0, 0
+    for i, j, centers in runs:
+        e = emb[offset : offset + len(centers)]
+        offset += len(centers)
+        path = _voice_path(opts.refine_beta * (e @ vc.T), names.index(out[i].speaker), opts.refine_penalty)
+        for n in range(i, j):
+            t = int(np.clip(np.round((out[n].word.mid - centers[0]) / hop), 0, len(centers) - 1))
+            if names[path[t]] != out[n].speaker:
+                out[n] = replace(out[n], speaker=names[path[t]])
+                changed += 1
     return changed
+
+
+def _voice_path(z: np.ndarray, k0: int, penalty: float) -> np.ndarray:
+    """Viterbi over sub-windows: log-softmax evidence ``z`` (T, V), a switch costs ``penalty``,
+    and so does starting or ending on a voice other than the run's own (``k0``)."""
+    logp = z - z.max(axis=1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    other = np.arange(z.shape[1]) != k0
+    score = logp[0] - penalty * other
+    back = np.zeros(z.shape, dtype=int)
+    for t in range(1, len(z)):
+        best = int(np.argmax(score))
+        switch = score[best] - penalty
+        take = switch > score
+        back[t] = np.where(take, best, np.arange(z.shape[1]))
+        score = np.where(take, switch, score) + logp[t]
+    path = np.empty(len(z), dtype=int)
+    path[-1] = int(np.argmax(score - penalty * other))
+    for t in range(len(z) - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
 
 
 def _new_label(taken: Sequence[str]) -> str:

@@ -198,7 +198,12 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     turns, margins = primary, None
     if engine.voice_check:
         t0 = time.perf_counter()
-        voices = recluster_voices(turns, dia.speakers, lambda a, b: engine.diarizer.embed(read_mono(wav, a, b)))
+        voices = recluster_voices(
+            turns,
+            dia.speakers,
+            lambda a, b: engine.diarizer.embed(read_mono(wav, a, b)),
+            embed_many=lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
+        )
         dia = _with_new_voices(dia, voices.speakers, voices.new_centroids)
         turns = reshare(list(voices.turns), dia)
         margins = voices.margins
