@@ -89,11 +89,7 @@ class VoiceResult:
 def voice_windows(words: Sequence[AttributedWord], opts: VoiceOptions = VoiceOptions()) -> list[VoiceWindow]:
     """Runs of one speaker without long pauses, split evenly into windows of about ``window`` s."""
     out: list[VoiceWindow] = []
-    i = 0
-    while i < len(words):
-        j = i + 1
-        while j < len(words) and words[j].speaker == words[i].speaker and words[j].word.start - words[j - 1].word.end < opts.max_pause:
-            j += 1
+    for i, j in _runs(words, opts.max_pause):
         start, end = words[i].word.start, words[j - 1].word.end
         pieces = max(1, int(round((end - start) / opts.window)))
         bounds = [start + (end - start) * p / pieces for p in range(pieces + 1)]
@@ -105,6 +101,17 @@ def voice_windows(words: Sequence[AttributedWord], opts: VoiceOptions = VoiceOpt
             if b > a:
                 out.append(VoiceWindow(a, b, words[a].word.start, words[b - 1].word.end, words[a].speaker))
             a = b
+    return out
+
+
+def _runs(words: Sequence[AttributedWord], max_pause: float) -> list[tuple[int, int]]:
+    """[i, j) ranges of consecutive words of one speaker with no pause of ``max_pause`` or more."""
+    out, i = [], 0
+    while i < len(words):
+        j = i + 1
+        while j < len(words) and words[j].speaker == words[i].speaker and words[j].word.start - words[j - 1].word.end < max_pause:
+            j += 1
+        out.append((i, j))
         i = j
     return out
 
@@ -337,15 +344,10 @@ def _refine(out, names, vc, many, opts) -> int:
     the voices, smoothed by a Viterbi path with a switch penalty; words follow the path."""
     rw, hop = opts.refine_window, opts.refine_hop
     runs = []  # (first, last, sub-window centres)
-    i = 0
-    while i < len(out):
-        j = i + 1
-        while j < len(out) and out[j].speaker == out[i].speaker and out[j].word.start - out[j - 1].word.end < opts.max_pause:
-            j += 1
+    for i, j in _runs(out, opts.max_pause):
         start, end = out[i].word.start, out[j - 1].word.end
         if end - start >= 2 * rw and out[i].speaker in names:
             runs.append((i, j, np.arange(start + rw / 2, end - rw / 2 + 1e-9, hop)))
-        i = j
     if not runs:
         return 0
     emb = many([(c - rw / 2, c + rw / 2) for _, _, centers in runs for c in centers])
