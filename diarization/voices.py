@@ -18,7 +18,8 @@ of the same person had median cosine 0.59 (10th percentile 0.41), of two differe
 Windows shorter than ``min_window`` (down to ``min_short``) are too short to cluster but are
 compared with the voices found. Last, inside each run of one voice, 1-second sub-windows every
 half second are scored against the voices and a Viterbi path with a switch penalty finds a
-voice change the 2-second windows straddled (``refine``).
+voice change the 2-second windows straddled (``refine``); that path runs over the words, and a
+change costs less across a pause or after a sentence end, so it lands where people hand over.
 
 Every window also reports its *margin*: similarity to its own voice minus the best other
 voice, which turn confidence uses. Pure apart from ``embed`` (start, end → embedding).
@@ -340,8 +341,10 @@ def recluster_voices(
 
 
 def _refine(out, names, vc, many, opts) -> int:
-    """Voice change points inside runs: 1-s sub-windows every ``refine_hop`` s, scored against
-    the voices, smoothed by a Viterbi path with a switch penalty; words follow the path."""
+    """Voice changes inside runs: 1 s sub-windows every ``refine_hop`` s are scored against the
+    voices; a Viterbi pass over the *words* (each weighted by its length) picks a voice per word,
+    where changing voice costs ``refine_penalty`` nats, less across a pause and less again after
+    a sentence or clause end, so a change lands where people actually hand over."""
     rw, hop = opts.refine_window, opts.refine_hop
     runs = []  # (first, last, sub-window centres)
     for i, j in _runs(out, opts.max_pause):
@@ -354,35 +357,46 @@ def _refine(out, names, vc, many, opts) -> int:
     emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
     changed, offset = 0, 0
     for i, j, centers in runs:
-        e = emb[offset : offset + len(centers)]
+        z = opts.refine_beta * (emb[offset : offset + len(centers)] @ vc.T)
         offset += len(centers)
-        path = _voice_path(opts.refine_beta * (e @ vc.T), names.index(out[i].speaker), opts.refine_penalty)
-        for n in range(i, j):
-            t = int(np.clip(np.round((out[n].word.mid - centers[0]) / hop), 0, len(centers) - 1))
-            if names[path[t]] != out[n].speaker:
-                out[n] = replace(out[n], speaker=names[path[t]])
+        logp = z - z.max(axis=1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        words = out[i:j]
+        t = np.clip(np.round((np.array([w.word.mid for w in words]) - centers[0]) / hop).astype(int), 0, len(centers) - 1)
+        weight = np.array([max(w.word.end - w.word.start, 0.05) for w in words]) / hop
+        costs = np.array([opts.refine_penalty * _handover(words[n - 1], words[n]) for n in range(1, len(words))])
+        path = _voice_path(logp[t] * weight[:, None], costs, names.index(out[i].speaker), opts.refine_penalty)
+        for n, k in zip(range(i, j), path):
+            if names[k] != out[n].speaker:
+                out[n] = replace(out[n], speaker=names[k])
                 changed += 1
     return changed
 
 
-def _voice_path(z: np.ndarray, k0: int, penalty: float) -> np.ndarray:
-    """Viterbi over sub-windows: log-softmax evidence ``z`` (T, V), a switch costs ``penalty``,
-    and so does starting or ending on a voice other than the run's own (``k0``)."""
-    logp = z - z.max(axis=1, keepdims=True)
-    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
-    other = np.arange(z.shape[1]) != k0
-    score = logp[0] - penalty * other
-    back = np.zeros(z.shape, dtype=int)
-    for t in range(1, len(z)):
+def _handover(prev: AttributedWord, nxt: AttributedWord, relief: float = 1.0) -> float:
+    """Relative cost of a speaker change between two words: 1 mid-phrase, halved by a pause of
+    ``relief`` s, and halved again after a sentence end (a quarter off after a comma)."""
+    text = prev.word.text.strip()
+    ending = 0.5 if text.endswith((".", "?", "!")) else 0.75 if text.endswith((",", ";", ":")) else 1.0
+    return ending / (1.0 + max(0.0, nxt.word.start - prev.word.end) / relief)
+
+
+def _voice_path(logp: np.ndarray, costs: np.ndarray, k0: int, edge: float) -> np.ndarray:
+    """Viterbi: evidence ``logp`` (N, V), ``costs[n-1]`` to change voice before item n, and
+    ``edge`` to start or end on a voice other than the run's own (``k0``)."""
+    other = np.arange(logp.shape[1]) != k0
+    score = logp[0] - edge * other
+    back = np.zeros(logp.shape, dtype=int)
+    for n in range(1, len(logp)):
         best = int(np.argmax(score))
-        switch = score[best] - penalty
+        switch = score[best] - costs[n - 1]
         take = switch > score
-        back[t] = np.where(take, best, np.arange(z.shape[1]))
-        score = np.where(take, switch, score) + logp[t]
-    path = np.empty(len(z), dtype=int)
-    path[-1] = int(np.argmax(score - penalty * other))
-    for t in range(len(z) - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
+        back[n] = np.where(take, best, np.arange(logp.shape[1]))
+        score = np.where(take, switch, score) + logp[n]
+    path = np.empty(len(logp), dtype=int)
+    path[-1] = int(np.argmax(score - edge * other))
+    for n in range(len(logp) - 1, 0, -1):
+        path[n - 1] = back[n, path[n]]
     return path
 
 

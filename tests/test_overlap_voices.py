@@ -246,3 +246,17 @@ def test_a_voice_change_inside_a_window_is_found_by_the_refinement():
     got = dict(speakers_of(refined.turns))
     assert sum(got[t] == "B" for t in inside) >= len(inside) - 1
     assert {got[w.start] for w in words if w.end <= 2.5 or 6.0 <= w.start < 10.0} == {"A"}
+
+
+def test_a_voice_change_costs_less_at_a_sentence_end_or_a_pause():
+    from diarization.voices import _handover
+    from meetings.types import AttributedWord
+
+    def aw(s, e, t):
+        return AttributedWord(W(s, e, t), "A")
+
+    mid = _handover(aw(0.0, 0.4, "the"), aw(0.45, 0.8, "desk"))
+    comma = _handover(aw(0.0, 0.4, "desk,"), aw(0.45, 0.8, "and"))
+    stop = _handover(aw(0.0, 0.4, "desk."), aw(0.45, 0.8, "No"))
+    pause = _handover(aw(0.0, 0.4, "the"), aw(1.4, 1.8, "desk"))
+    assert stop < comma < mid <= 1.0 and pause < mid
