@@ -88,6 +88,7 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> F
         for system, turns in systems:
             res = scoring.wer_scores(ref, scoring.turns_to_seglst(name, turns))
             wer[system] = {k: [v.errors, v.length] for k, v in res.items()}
+            wer[system]["splits"] = list(scoring.sentence_splits(turns))
         flags = asdict(scoring.flag_quality(ref, list(processed.turns)))
     return FileResult(
         name=name,
@@ -220,6 +221,8 @@ def render(report: dict, args) -> str:
         for system, label in (("parley", "Parley: alignment + voice re-clustering + overlap recovery"), ("parley_no_overlap", "Parley Viterbi alignment only (no voice stage, no overlap recovery)"), ("max_overlap", "WhisperX-style max-overlap, same ASR + diarization")):
             hv = " / ".join(f"{100 * _sum_wer([f], system, 'cpwer'):.1f} %" for f in heavy) or "–"
             L.append(f"| {label} | {100 * _sum_wer(wer_files, system, 'wer'):.1f} % | {100 * _sum_wer(wer_files, system, 'cpwer'):.1f} % | {100 * _sum_wer(wer_files, system, 'tcpwer'):.1f} % | {hv} |")
+        sp = {s: [sum(f["wer"][s].get("splits", [0, 0])[i] for f in wer_files) for i in (0, 1)] for s in ("parley", "max_overlap")}
+        L.append(f"\nSpeaker changes inside a sentence (the previous word ends no sentence): Parley {sp['parley'][0]} of {sp['parley'][1]} changes, max-overlap {sp['max_overlap'][0]} of {sp['max_overlap'][1]}.")
         p_cp, b_cp = _sum_wer(wer_files, "parley", "cpwer"), _sum_wer(wer_files, "max_overlap", "cpwer")
         L.append(f"\ncpWER of Parley relative to the max-overlap baseline: **{100 * (p_cp - b_cp) / b_cp:+.1f} %** overall; heavy-overlap files: "
                  + ", ".join(f"{f['name']} {100 * _sum_wer([f], 'parley', 'cpwer'):.1f} % vs {100 * _sum_wer([f], 'max_overlap', 'cpwer'):.1f} %" for f in heavy) + ".")

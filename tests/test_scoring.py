@@ -38,3 +38,14 @@ def test_max_overlap_baseline_gives_each_word_the_speaker_overlapping_it_most():
     words = [Word(0.5, 1.0, " a", 0.9), Word(1.9, 2.3, " b", 0.9), Word(3.0, 3.5, " c", 0.9)]
     turns = max_overlap_turns(words, d)
     assert [(t.speaker, t.text) for t in turns] == [("A", "a"), ("B", "b c")]
+
+
+def test_sentence_splits_count_changes_after_a_word_that_ends_no_sentence():
+    def t(speaker, start, text):
+        words = tuple(AttributedWord(Word(start + i * 0.3, start + i * 0.3 + 0.25, " " + w, 0.9), speaker) for i, w in enumerate(text.split()))
+        return Turn(speaker, words[0].word.start, words[-1].word.end, words)
+
+    from bench.scoring import sentence_splits
+
+    turns = [t("A", 0.0, "all I see is the"), t("B", 2.0, "desktop. No way."), t("A", 4.0, "Right."), t("A", 5.0, "ok")]
+    assert sentence_splits(turns) == (1, 2)
