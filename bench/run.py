@@ -8,6 +8,7 @@ Runs the real import pipeline (embedded offline models) on every file of a list
   * WER, cpWER and tcpWER (meeteval) of Parley's alignment and of a WhisperX-style
     max-overlap baseline on the same ASR and diarization output;
   * flag quality: recall of wrongly attributed words inside flagged turns, share flagged;
+  * the same on pairs of files joined into 60-s recordings with 4-6 people;
   * real-time factor per stage, whole-process RTF and peak RSS of a real ``parley import``.
 """
 
@@ -30,6 +31,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_EVAL = REPO.parent / "shared" / "eval"
 HEAVY_OVERLAP = ("ami_EN2006b_000-030s", "ami_EN2009b_000-030s")
+#: two different meetings back to back: 60 s, 4-6 people, voices that never met in one
+#: diarization chunk — speaker counting and the voice stage on a longer, busier file
+JOINED_PAIRS = (
+    ("ami_EN2001a_000-030s", "ami_EN2005a_000-030s"),
+    ("ami_ES2003a_000-030s", "ami_EN2004a_000-030s"),
+    ("ami_EN2006b_000-030s", "pyannote_sample_call"),
+    ("ami_EN2009b_000-030s", "ami_ES2003b_000-030s"),
+)
 
 
 @dataclass
@@ -103,6 +112,39 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> F
     )
 
 
+def run_joined(a: str, b: str, eval_dir: Path, engine, tmp: Path) -> dict:
+    """Two evaluation files joined into one recording, scored against their joined references."""
+    import soundfile as sf
+
+    from bench import scoring
+    from meetings.types import SpeakerSegment
+
+    xa, _ = sf.read(eval_dir / a / f"{a}.wav", dtype="float32")
+    xb, _ = sf.read(eval_dir / b / f"{b}.wav", dtype="float32")
+    wav = tmp / f"joined_{a}_{b}.wav"
+    sf.write(wav, np.concatenate([xa, xb]), 16000)
+    off = len(xa) / 16000
+    ra, rb = scoring.load_reference(eval_dir, a, off), scoring.load_reference(eval_dir, b, len(xb) / 16000)
+    name = f"{a}+{b}"
+    ref = scoring.Reference(
+        name,
+        off + len(xb) / 16000,
+        (*ra.segments, *(SpeakerSegment(x.start + off, x.end + off, "2:" + x.speaker) for x in rb.segments)),
+        (*ra.seglst, *(("2:" + spk, x + off, y + off, w) for spk, x, y, w in rb.seglst)),
+    )
+    p = engine.process(wav, ref.duration)
+    wer = {}
+    for system, turns in (("parley", list(p.turns)), ("max_overlap", scoring.max_overlap_turns(p.transcript.words, p.diarization))):
+        wer[system] = {k: [v.errors, v.length] for k, v in scoring.wer_scores(ref, scoring.turns_to_seglst(name, turns)).items()}
+    return {
+        "name": name,
+        "ref_speakers": len(ref.speakers),
+        "hyp_speakers": len({t.speaker for t in p.turns}),
+        "wer": wer,
+        "flags": asdict(scoring.flag_quality(ref, list(p.turns))),
+    }
+
+
 def whole_process(files: list[Path], tmp: Path) -> dict:
     """Concatenate the files and time a real `parley import` subprocess (model loading included)."""
     import soundfile as sf
@@ -128,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     ap.add_argument("--files", nargs="*", help="only these items")
     ap.add_argument("--no-whole", action="store_true", help="skip the whole-process run")
+    ap.add_argument("--no-joined", action="store_true", help="skip the joined-meetings check")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
@@ -154,8 +197,14 @@ def main(argv: list[str] | None = None) -> int:
             results.append(r)
             p = r.der["parley"]["0.25"]
             print(f"{name}: DER@0.25 {(p['missed'] + p['false_alarm'] + p['confusion']) / max(p['total'], 1e-9):.3f}", file=sys.stderr)
+        joined = []
+        if not args.no_joined:
+            for a, b in JOINED_PAIRS:
+                if a in names and b in names:
+                    joined.append(run_joined(a, b, args.eval_dir, engine, tmp))
+                    print(f"joined {a}+{b}", file=sys.stderr)
         whole = None if args.no_whole else whole_process([args.eval_dir / n / f"{n}.wav" for n in names], tmp)
-    report = {"files": [asdict(r) for r in results], "model_load_seconds": load_s, "whole_process": whole, "machine": machine()}
+    report = {"files": [asdict(r) for r in results], "joined": joined, "model_load_seconds": load_s, "whole_process": whole, "machine": machine()}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     args.out.write_text(render(report, args))
     print(f"wrote {args.out}", file=sys.stderr)
@@ -243,6 +292,19 @@ def render(report: dict, args) -> str:
         L.append("- Reliability (turn confidence vs. turns holding a wrongly attributed word): " + "; ".join(
             f"{lo:.2f}–{min(hi, 1.0):.2f}: {w}/{n}" for (lo, hi), (n, w) in zip(zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:]), bins) if n) + ".")
         L.append("- Wrongly attributed: the word's speaker, under the one-to-one speaker mapping that makes the most final words right, is not a reference speaker active at the word's midpoint (±0.1 s).")
+    joined = report.get("joined") or []
+    if joined:
+        L.append("\n## Longer and busier: two meetings joined (60 s, 4–6 people)\n")
+        L.append("Each pair of evaluation files is played back to back as one recording and scored against the joined references (same models and settings).\n")
+        L.append("| recording | spk ref/parley | cpWER parley | cpWER max-overlap | flagged turns | wrong words (in flagged) |\n|---|---|---|---|---|---|")
+        for j in joined:
+            r = lambda s: 100 * j["wer"][s]["cpwer"][0] / max(j["wer"][s]["cpwer"][1], 1)
+            fl = j["flags"]
+            L.append(f"| {j['name']} | {j['ref_speakers']}/{j['hyp_speakers']} | {r('parley'):.1f} % | {r('max_overlap'):.1f} % | {fl['flagged_turns']}/{fl['turns']} | {fl['wrong_words']} ({fl['wrong_in_flagged']}) |")
+        tot = lambda s: 100 * sum(j["wer"][s]["cpwer"][0] for j in joined) / max(sum(j["wer"][s]["cpwer"][1] for j in joined), 1)
+        ww, wf = sum(j["flags"]["wrong_words"] for j in joined), sum(j["flags"]["wrong_in_flagged"] for j in joined)
+        ft, tt = sum(j["flags"]["flagged_turns"] for j in joined), sum(j["flags"]["turns"] for j in joined)
+        L.append(f"| **all** | | **{tot('parley'):.1f} %** | **{tot('max_overlap'):.1f} %** | {ft}/{tt} ({100 * ft / max(tt, 1):.0f} %) | {ww} ({wf}: {100 * wf / max(ww, 1):.0f} %) |")
     L.append("\n## Speed (this machine, CPU)\n")
     stages = {}
     for f in files:
