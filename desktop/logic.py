@@ -29,7 +29,7 @@ __all__ = [
 FLAG_LABELS = {
     "overlap": "overlapping speech",
     "short_turn": "very short turn",
-    "ambiguous_voice": "voice unclear",
+    "ambiguous_voice": "voice unclear or disputed",  # weak voice match, or diarizer and voice disagree
     "low_asr_confidence": "words unclear",
     "no_timestamps": "no word timings",
 }
