@@ -260,3 +260,24 @@ def test_a_voice_change_costs_less_at_a_sentence_end_or_a_pause():
     stop = _handover(aw(0.0, 0.4, "desk."), aw(0.45, 0.8, "No"))
     pause = _handover(aw(0.0, 0.4, "the"), aw(1.4, 1.8, "desk"))
     assert stop < comma < mid <= 1.0 and pause < mid
+
+
+def test_a_new_voice_is_split_out_of_one_diarization_speaker_only():
+    rng = np.random.default_rng(7)
+    base = {k: v / np.linalg.norm(v) for k, v in zip("ABC", rng.normal(size=(3, 16)))}
+    # diarizer: A 0-12 s (4-8 s is really voice B), C 12-24 s (16-18 s sounds like B as well)
+    d = dia((0.0, 12.0, "A"), (12.0, 24.0, "C"))
+    words = words_every(0.5, 0.0, 24.0)
+    turns = align(words, d)
+
+    def embed(a, b):
+        m = 0.5 * (a + b)
+        who = "B" if 4.0 <= m < 8.0 or 16.0 <= m < 18.0 else ("A" if m < 12.0 else "C")
+        return base[who] + 0.05 * np.random.default_rng(int(a * 100)).normal(size=16)
+
+    res = recluster_voices(turns, d.speakers, embed, VoiceOptions(refine=False))
+    got = dict(speakers_of(res.turns))
+    new = [s for s in res.speakers if s not in d.speakers]
+    assert len(new) == 1
+    assert {got[w.start] for w in words if 4.0 <= w.start < 8.0} == set(new)
+    assert {got[w.start] for w in words if w.start >= 12.0} == {"C"}  # C's window stays C's
