@@ -9,7 +9,8 @@ speaker entirely. Here, after the primary alignment:
 2. Each stretch is re-transcribed on its own (``Clip`` → words), with the audio outside
    the speaker's own activity faded out, so Whisper attends to that voice.
 3. :func:`dedupe_against_host` drops recovered words that merely repeat the words of the
-   turns already there at the same time (the louder voice leaking through).
+   turns already there at the same time (the louder voice leaking through), and words that
+   two different speakers' clips both recover at the same time (a third voice leaking).
 4. What remains becomes an ``overlapped=True`` turn of that speaker, flagged for review.
 
 The logic is pure; the re-transcription is passed in as a function.
@@ -34,6 +35,7 @@ class OverlapOptions:
     max_regions: int = 400  # bound the extra ASR work on very long meetings
     dedupe_window: float = 0.6  # seconds: same word this close to a host word is a leak
     min_probability: float = 0.6  # recovered words below this are dropped (0.35: WER +1.9, 0.6: +0.8 on core.lst)
+    min_words: int = 2  # a lone recovered word ("you.", "the", "it") is Whisper's guess on a masked clip, not speech
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +136,28 @@ def dedupe_against_host(recovered: Sequence[Word], turns: Sequence[Turn], opts: 
 Clip = Callable[[Hidden], Sequence[Word]]
 
 
+def _drop_shared(found: list[tuple[Hidden, list[Word]]], window: float) -> list[tuple[Hidden, list[Word]]]:
+    """Words that two *different* speakers' masked clips both recover, at about the same time, are
+    neither's: masking each toward its own voice should have made them differ, so they are a
+    third, louder voice leaking through both (the host's words the main ASR pass merged)."""
+    by_word: dict[str, list[tuple[float, str]]] = {}
+    for h, words in found:
+        for w in words:
+            by_word.setdefault(_norm(w.text), []).append((w.start, h.speaker))
+
+    def shared(w: Word, speaker: str) -> bool:
+        return any(s != speaker and abs(t - w.start) <= window for t, s in by_word.get(_norm(w.text), ()))
+
+    return [(h, [w for w in words if not shared(w, h.speaker)]) for h, words in found]
+
+
 def recover_overlaps(turns: Sequence[Turn], dia: Diarization, transcribe: Clip, opts: OverlapOptions = OverlapOptions()) -> list[Turn]:
     """Add an ``overlapped`` turn for each hidden stretch whose voice ASR recovers; time-ordered."""
+    found = [(h, dedupe_against_host(transcribe(h), turns, opts)) for h in hidden_speech(turns, dia, opts)]
+    found = _drop_shared(found, opts.dedupe_window)
     extra = []
-    for h in hidden_speech(turns, dia, opts):
-        words = dedupe_against_host(transcribe(h), turns, opts)
-        if not words:
+    for h, words in found:
+        if len(words) < opts.min_words:
             continue
         others = tuple(sorted({t.speaker for t in turns if t.start < h.end and t.end > h.start and t.speaker != h.speaker}))
         aws = tuple(AttributedWord(w, h.speaker, others, 0.5) for w in words)

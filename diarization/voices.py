@@ -59,6 +59,7 @@ class VoiceOptions:
     refine: bool = True  # look for voice changes inside runs (1 s sub-windows)
     refine_window: float = 1.0
     refine_hop: float = 0.5
+    refine_min_run: float = 1.5  # runs this long (two sub-windows) are searched for a voice change
     refine_beta: float = 20.0  # cosine → log-odds scale of the sub-window evidence
     refine_penalty: float = 3.0  # nats to change voice inside a run
     max_turn_gap: float = 3.0
@@ -355,7 +356,7 @@ def _refine(out, names, vc, many, opts) -> int:
     runs = []  # (first, last, sub-window centres)
     for i, j in _runs(out, opts.max_pause):
         start, end = out[i].word.start, out[j - 1].word.end
-        if end - start >= 2 * rw and out[i].speaker in names:
+        if end - start >= opts.refine_min_run and out[i].speaker in names:
             runs.append((i, j, np.arange(start + rw / 2, end - rw / 2 + 1e-9, hop)))
     if not runs:
         return 0

@@ -49,17 +49,37 @@ def test_recover_overlaps_keeps_both_speakers():
 
     def transcribe(h):
         calls.append(h)
-        return [W(2.1, 2.6, "plan"), W(2.7, 3.2, "exactly")]
+        return [W(2.1, 2.6, "plan"), W(2.7, 3.0, "exactly"), W(3.0, 3.3, "right")]
 
     out = recover_overlaps(turns, d, transcribe)
     assert len(calls) == 1
     second = [t for t in out if t.overlapped]
-    assert len(second) == 1 and second[0].speaker == "B" and second[0].text == "exactly"
+    assert len(second) == 1 and second[0].speaker == "B" and second[0].text == "exactly right"
     assert FlagReason.OVERLAP in second[0].flags
     assert second[0].words[0].overlapping == ("A",)
     # the host turn is untouched and the result is time-ordered
     assert [t.text for t in out if not t.overlapped] == ["so the plan works fine"]
     assert [t.start for t in out] == sorted(t.start for t in out)
+
+
+def test_a_lone_recovered_word_is_not_a_second_voice():
+    # Whisper on a quiet masked clip says "you." or "the": one word is no evidence of speech
+    d = dia((0.0, 6.0, "A"), (2.0, 3.5, "B"))
+    turns = align([W(0.2, 0.8, "so"), W(1.0, 1.8, "the"), W(2.0, 2.8, "plan"), W(3.0, 4.0, "works"), W(4.2, 5.5, "fine")], d)
+    assert recover_overlaps(turns, d, lambda h: [W(2.7, 3.0, "you.")]) == turns
+
+
+def test_words_two_speakers_both_recover_belong_to_neither():
+    # C talks over A; B and C are both diarized under A's words. B's and C's masked clips both
+    # return "much more": that is a third voice leaking through both masks. C's own words stay.
+    d = dia((0.0, 6.0, "A"), (2.0, 3.5, "B"), (2.0, 3.5, "C"))
+    turns = align([W(0.2, 0.8, "so"), W(1.0, 1.8, "the"), W(4.2, 5.5, "fine")], d)
+    clips = {
+        "B": [W(2.1, 2.4, "much"), W(2.4, 2.7, "more")],
+        "C": [W(2.2, 2.5, "much"), W(2.5, 2.8, "more"), W(2.9, 3.1, "not"), W(3.1, 3.4, "really")],
+    }
+    out = recover_overlaps(turns, d, lambda h: clips[h.speaker])
+    assert [(t.speaker, t.text) for t in out if t.overlapped] == [("C", "not really")]
 
 
 def test_recover_overlaps_with_nothing_recovered_changes_nothing():
@@ -246,6 +266,29 @@ def test_a_voice_change_inside_a_window_is_found_by_the_refinement():
     got = dict(speakers_of(refined.turns))
     assert sum(got[t] == "B" for t in inside) >= len(inside) - 1
     assert {got[w.start] for w in words if w.end <= 2.5 or 6.0 <= w.start < 10.0} == {"A"}
+
+
+def test_a_voice_change_inside_a_short_run_is_found():
+    # "Actually, just there. | Project documents": a 1.6 s run between pauses, one window, two
+    # voices. Two 1 s sub-windows are enough to place the change (runs under 2 s used to be skipped).
+    rng = np.random.default_rng(5)
+    base = {k: v / np.linalg.norm(v) for k, v in (("A", rng.normal(size=16)), ("B", rng.normal(size=16)))}
+    d = dia((0.0, 6.0, "A"), (8.0, 14.0, "B"), (16.0, 17.6, "B"))
+    short = [W(16.0, 16.4, "actually,"), W(16.4, 16.8, "there."), W(16.8, 17.2, "project"), W(17.2, 17.6, "documents")]
+    words = words_every(0.5, 0.0, 6.0) + words_every(0.5, 8.0, 14.0) + short
+    turns = align(words, d)
+
+    def embed(a, b):
+        if b <= 15.0:
+            f = 1.0 if a >= 8.0 else 0.0
+        else:  # 16.0-16.8 is A's voice, 16.8-17.6 B's
+            f = max(0.0, min(b, 17.6) - max(a, 16.8)) / (b - a)
+        return (1 - f) * base["A"] + f * base["B"] + 0.05 * np.random.default_rng(int(a * 100)).normal(size=16)
+
+    got = dict(speakers_of(recluster_voices(turns, d.speakers, embed).turns))
+    assert [got[w.start] for w in short] == ["A", "A", "B", "B"]
+    old = dict(speakers_of(recluster_voices(turns, d.speakers, embed, VoiceOptions(refine_min_run=2.0)).turns))
+    assert [old[w.start] for w in short] != ["A", "A", "B", "B"]
 
 
 def test_a_voice_change_costs_less_at_a_sentence_end_or_a_pause():
