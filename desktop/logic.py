@@ -30,6 +30,7 @@ FLAG_LABELS = {
     "overlap": "overlapping speech",
     "short_turn": "very short turn",
     "ambiguous_voice": "voice unclear or disputed",  # weak voice match, or diarizer and voice disagree
+    "edge_voice": "first or last words may be someone else's",  # speaker change likely misplaced
     "low_asr_confidence": "words unclear",
     "no_timestamps": "no word timings",
 }

@@ -3,21 +3,27 @@
 A turn's confidence is the probability that its speaker is right. Each signal below is an
 independent way for the speaker to be wrong, with its own calibrated risk; they combine as
 a noisy-OR, ``P(wrong) = 1 − Π (1 − p_i)``, so one strong warning is enough to flag a turn
-and a long, clean turn is never rescued by its length (an additive score let long turns
-buy back a bad voice match — where most wrongly attributed words were):
+and a long, clean turn is never rescued by its length:
 
+  * **edge voice** — the turn's first or last words, each heard through a 1-s window, sound
+    more like another voice than like the turn's own (margin below ``edge_level``): the
+    speaker change was put a few words off. This is where most wrongly attributed words are
+    left after the voice stage;
+  * **voice** — the weakest 2-s voice window's cosine margin (own voice minus the closest
+    other voice) is small: the words sound as much like someone else;
   * **disputed** — the diarization's share of activity for the turn's speaker is low: the
     diarizer hesitated, or the voice stage moved these words to another voice;
-  * **voice** — the weakest voice window's cosine margin (own voice minus the closest other
-    voice) is small: the words sound as much like someone else;
   * **overlap** — share of words spoken while another speaker was active;
+  * **recovered** — a second voice re-transcribed from under another speaker;
   * **short** — back-channels and turn-change fragments (< ``short_turn`` s, or one word);
-  * **low ASR** — mean word probability below ``low_asr`` (mis-heard words sit at wrong
-    turn boundaries);
+  * **low ASR** — mean word probability below ``low_asr``;
   * **untimed** — words without timestamps were placed by interpolation.
 
-Risk curves were set on eval/core.lst (per-window and per-turn error rates, see
-BENCHMARKS.md) and are plain fields of :class:`ConfidenceModel`.
+Each risk is the rate of turns holding a wrongly attributed word among turns showing that
+signal *and no edge warning* (the edge signal explains most of the others' errors: disputed
+turns 4 of 15 wrong overall, 1 of 11 with clean edges), measured on eval/core.lst plus the
+joined 60-s recordings of BENCHMARKS.md (80 turns). They are plain fields of
+:class:`ConfidenceModel`.
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ class TurnFeatures:
     untimed: float  # fraction of words with interpolated times
     voice_margin: float | None = None  # weakest window: cos(own voice) − cos(closest other voice)
     recovered: bool = False  # an overlapped turn re-transcribed from under another speaker
+    edge_margin: float | None = None  # weakest margin of the first/last words' own 1-s windows
 
 
-def turn_features(turn: Turn, voice_margin: float | None = None) -> TurnFeatures:
+def turn_features(turn: Turn, voice_margin: float | None = None, edge_margin: float | None = None) -> TurnFeatures:
     words = turn.words
     n = max(len(words), 1)
     return TurnFeatures(
@@ -57,6 +64,7 @@ def turn_features(turn: Turn, voice_margin: float | None = None) -> TurnFeatures
         untimed=sum(1 for w in words if not w.word.timed) / n,
         voice_margin=voice_margin,
         recovered=turn.overlapped,
+        edge_margin=edge_margin,
     )
 
 
@@ -68,27 +76,30 @@ def _sigmoid(x: float) -> float:
 class ConfidenceModel:
     """Per-signal risk curves, their noisy-OR, and the flag threshold."""
 
-    # Risks are the observed rates on eval/core.lst (45 turns after the voice stage): a turn
-    # holds a wrongly attributed word in 3 of 10 disputed turns, 2 of 6 recovered voices, 1 of 2
-    # with a voice margin under 0.1, 3 of 29 otherwise; 0 of 6 short and 0 of 3 low-ASR turns
-    # (kept at a small prior: the sample is tiny). Confidence is one minus their noisy-OR.
-    dispute_share: float = 0.5  # share at which the disputed risk is half its maximum
-    dispute_width: float = 0.08
-    dispute_risk: float = 0.35
+    # Rates on eval/core.lst + joined recordings (80 turns; "clean edges": edge margin ≥ −0.05):
+    # edge margin < −0.05: 9 of 14 turns hold a wrongly attributed word; with clean edges,
+    # voice margin < 0.1: 2 of 4; recovered voices 1 of 5; disputed 1 of 14; overlapped ≥ 30 %:
+    # 2 of 11; short 0 of 9; low ASR 0 of 4; no signal at all 2 of 37.
+    edge_level: float = -0.05  # edge margin at which the edge risk is half its maximum
+    edge_width: float = 0.03
+    edge_risk: float = 0.65
     voice_margin: float = 0.1  # voice margin at which the voice risk is half its maximum
     voice_width: float = 0.04
-    voice_risk: float = 0.6
+    voice_risk: float = 0.5
+    dispute_share: float = 0.5  # share at which the disputed risk is half its maximum
+    dispute_width: float = 0.08
+    dispute_risk: float = 0.1
     unjudged_voice: float = 0.1  # risk when no window of the turn was long enough to judge
-    base_risk: float = 0.05  # what no signal explains (boundary words, mis-heard speech)
-    overlap_risk: float = 0.15  # risk of a fully overlapped turn (scales with the fraction)
-    recovered_risk: float = 0.3  # a recovered second voice: speaker from the diarizer's overlap
+    base_risk: float = 0.05  # what no signal explains (mis-heard speech, reference timing)
+    overlap_risk: float = 0.2  # risk of a fully overlapped turn (scales with the fraction)
+    recovered_risk: float = 0.2  # a recovered second voice: speaker from the diarizer's overlap
     short_turn: float = 1.0  # seconds
-    short_risk: float = 0.1
+    short_risk: float = 0.05
     low_asr: float = 0.45
-    low_asr_risk: float = 0.1
+    low_asr_risk: float = 0.05
     untimed_risk: float = 0.3
     threshold: float = 0.65  # flag when confidence is below: more than a 35 % chance of a wrong speaker
-    reason_risk: float = 0.1  # a signal at least this risky is named as a reason
+    reason_risk: float = 0.05  # a signal at least this risky is named as a reason
 
     def risks(self, f: TurnFeatures) -> dict[FlagReason, float]:
         r: dict[FlagReason, float] = {}
@@ -101,6 +112,8 @@ class ConfidenceModel:
             else:
                 voice = self.voice_risk * _sigmoid((self.voice_margin - f.voice_margin) / self.voice_width)
             r[FlagReason.AMBIGUOUS_VOICE] = 1.0 - (1.0 - disputed) * (1.0 - voice)
+            if f.edge_margin is not None:
+                r[FlagReason.EDGE_VOICE] = self.edge_risk * _sigmoid((self.edge_level - f.edge_margin) / self.edge_width)
             r[FlagReason.OVERLAP] = self.overlap_risk * f.overlap
         short = f.duration < self.short_turn or f.num_words <= 1
         # a recovered voice is as long as the overlap it came from: shortness is not news there
@@ -122,12 +135,19 @@ class ConfidenceModel:
 
 
 def score_turns(
-    turns: Sequence[Turn], model: ConfidenceModel = ConfidenceModel(), voice_margins: Sequence[float | None] | None = None
+    turns: Sequence[Turn],
+    model: ConfidenceModel = ConfidenceModel(),
+    voice_margins: Sequence[float | None] | None = None,
+    edge_margins: Sequence[float | None] | None = None,
 ) -> list[Turn]:
     """Turns with ``confidence`` set, and ``flags`` (the reasons, riskiest first) when below the threshold."""
     out = []
     for i, t in enumerate(turns):
-        f = turn_features(t, voice_margins[i] if voice_margins is not None else None)
+        f = turn_features(
+            t,
+            voice_margins[i] if voice_margins is not None else None,
+            edge_margins[i] if edge_margins is not None else None,
+        )
         c = model.confidence(f)
         flags = model.reasons(f) if c < model.threshold else ()
         out.append(replace(t, confidence=round(c, 4), flags=flags))

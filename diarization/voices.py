@@ -63,6 +63,8 @@ class VoiceOptions:
     refine_beta: float = 20.0  # cosine → log-odds scale of the sub-window evidence
     refine_penalty: float = 3.0  # nats to change voice inside a run
     max_turn_gap: float = 3.0
+    edge_words: int = 2  # the first and last this many words of each turn are checked on their own
+    edge_window: float = 1.0  # seconds of audio around each of those words
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class VoiceResult:
     speakers: tuple[str, ...]  # diarization speakers plus any new voice
     new_centroids: dict[str, np.ndarray]  # mean window embedding of each new voice
     relabelled_words: int
+    edge_margins: tuple[float | None, ...] = ()  # per turn: weakest voice margin at its first/last words
 
 
 def voice_windows(words: Sequence[AttributedWord], opts: VoiceOptions = VoiceOptions()) -> list[VoiceWindow]:
@@ -247,7 +250,7 @@ def recluster_voices(
     windows = [w for w in all_windows if w.duration >= opts.min_window]
     short = [w for w in all_windows if opts.min_short <= w.duration < opts.min_window]
     if len(windows) < 2:
-        return VoiceResult(tuple(turns), (None,) * len(turns), tuple(labels), {}, 0)
+        return VoiceResult(tuple(turns), (None,) * len(turns), tuple(labels), {}, 0, (None,) * len(turns))
 
     emb = many([(w.start, w.end) for w in windows])
     emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
@@ -341,10 +344,46 @@ def recluster_voices(
         ms = [m for m in word_margin[n : n + len(t.words)] if m is not None]
         per_turn.append(min(ms) if ms else None)
         n += len(t.words)
-    merged = sorted(zip([*rebuilt, *kept], [*per_turn, *([None] * len(kept))]), key=lambda p: (p[0].start, p[0].end))
-    return VoiceResult(
-        tuple(t for t, _ in merged), tuple(m for _, m in merged), tuple(labels), new_centroids, relabelled
+    edges = _edge_margins(rebuilt, names, vc, many, opts) if vc is not None else [None] * len(rebuilt)
+    merged = sorted(
+        zip([*rebuilt, *kept], [*per_turn, *([None] * len(kept))], [*edges, *([None] * len(kept))]),
+        key=lambda p: (p[0].start, p[0].end),
     )
+    return VoiceResult(
+        tuple(t for t, _, _ in merged),
+        tuple(m for _, m, _ in merged),
+        tuple(labels),
+        new_centroids,
+        relabelled,
+        tuple(e for _, _, e in merged),
+    )
+
+
+def _edge_margins(turns: Sequence[Turn], names: list[str], vc: np.ndarray, many, opts: VoiceOptions) -> list[float | None]:
+    """Per turn, the weakest voice margin over its first and last ``edge_words`` words, each heard
+    through a window of ``edge_window`` s centred on it. Words at a turn's edges are where a
+    speaker change is misplaced; the windows the voice stage judged straddle them."""
+    spans, owner = [], []
+    half = opts.edge_window / 2
+    for k, t in enumerate(turns):
+        if t.speaker not in names or opts.edge_words <= 0:
+            continue
+        n = len(t.words)
+        for i in sorted({*range(min(opts.edge_words, n)), *range(max(n - opts.edge_words, 0), n)}):
+            mid = t.words[i].word.mid
+            spans.append((max(0.0, mid - half), mid + half))
+            owner.append(k)
+    out: list[float | None] = [None] * len(turns)
+    if not spans:
+        return out
+    emb = many(spans)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
+    sims = emb @ vc.T
+    for k, row in zip(owner, sims):
+        own = names.index(turns[k].speaker)
+        margin = float(row[own] - np.max(np.delete(row, own)))
+        out[k] = margin if out[k] is None else min(out[k], margin)
+    return out
 
 
 def _refine(out, names, vc, many, opts) -> int:

@@ -195,7 +195,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     t0 = time.perf_counter()
     primary = align(transcript.words, dia)
     timings.append(StageTiming("align", time.perf_counter() - t0))
-    turns, margins = primary, None
+    turns, margins, edges = primary, None, None
     if engine.voice_check:
         t0 = time.perf_counter()
         voices = recluster_voices(
@@ -206,15 +206,17 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         )
         dia = _with_new_voices(dia, voices.speakers, voices.new_centroids)
         turns = reshare(list(voices.turns), dia)
-        margins = voices.margins
+        margins, edges = voices.margins, voices.edge_margins
         timings.append(StageTiming("voice", time.perf_counter() - t0))
     if engine.recover_overlap and len(dia.speakers) > 1:
         t0 = time.perf_counter()
         margin_of = {id(t): m for t, m in zip(turns, margins or ())}
+        edge_of = {id(t): m for t, m in zip(turns, edges or ())}
         turns = recover_overlaps(turns, dia, lambda h: _transcribe_hidden(engine, wav, dia, h))
         margins = [margin_of.get(id(t)) for t in turns] if margins is not None else None  # recovered turns: none
+        edges = [edge_of.get(id(t)) for t in turns] if edges is not None else None
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
-    turns = score_turns(turns, voice_margins=margins)
+    turns = score_turns(turns, voice_margins=margins, edge_margins=edges)
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary))
 

@@ -136,6 +136,7 @@ class FlagReason(str, enum.Enum):
     OVERLAP = "overlap"
     SHORT_TURN = "short_turn"
     AMBIGUOUS_VOICE = "ambiguous_voice"
+    EDGE_VOICE = "edge_voice"  # the turn's first or last words sound like someone else
     LOW_ASR_CONFIDENCE = "low_asr_confidence"
     NO_TIMESTAMPS = "no_timestamps"
 

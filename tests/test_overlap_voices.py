@@ -291,6 +291,31 @@ def test_a_voice_change_inside_a_short_run_is_found():
     assert [old[w.start] for w in short] != ["A", "A", "B", "B"]
 
 
+def test_edge_margins_catch_a_first_word_in_someone_elses_voice():
+    # B's turn starts with a word A said ("okay," before B's question); the 2-s window is
+    # three quarters B, but the first word's own 1-s window sounds like A
+    rng = np.random.default_rng(6)
+    base = {k: v / np.linalg.norm(v) for k, v in (("A", rng.normal(size=16)), ("B", rng.normal(size=16)))}
+    d = dia((0.0, 6.0, "A"), (8.0, 14.0, "B"), (18.0, 22.0, "B"))
+    words = words_every(0.5, 0.0, 6.0) + words_every(0.5, 8.0, 14.0) + words_every(0.4, 18.0, 22.0)
+    turns = align(words, d)
+
+    def embed(a, b):
+        if b <= 7.0:
+            f = 0.0
+        elif b <= 15.0:
+            f = 1.0
+        else:  # 17.5-18.5 is A's voice
+            f = 1.0 - max(0.0, min(b, 18.5) - max(a, 17.5)) / (b - a)
+        return (1 - f) * base["A"] + f * base["B"] + 0.05 * np.random.default_rng(int(a * 100)).normal(size=16)
+
+    res = recluster_voices(turns, d.speakers, embed, VoiceOptions(refine=False))
+    assert len(res.edge_margins) == len(res.turns)
+    edge = {(t.speaker, round(t.start)): m for t, m in zip(res.turns, res.edge_margins)}
+    assert edge[("B", 18)] < -0.1
+    assert edge[("A", 0)] > 0.3 and edge[("B", 8)] > 0.3
+
+
 def test_a_voice_change_costs_less_at_a_sentence_end_or_a_pause():
     from diarization.voices import _handover
     from meetings.types import AttributedWord
