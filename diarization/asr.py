@@ -37,6 +37,13 @@ class AsrOptions:
     vad_filter: bool = True
     condition_on_previous_text: bool = False  # avoids repetition loops across a long meeting
     window: float = 600.0  # seconds per transcription window
+    # Main pass: Whisper's fallback (a decode that loops or is unlikely is retried at higher
+    # temperatures, by sampling) guards against repetition loops in long meetings.
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    # Overlap clips: no sampling (CTranslate2's sampling cannot be seeded, so a sampled guess
+    # changed from run to run); a decode that fails Whisper's own checks is dropped instead.
+    clip_compression_ratio: float = 2.4
+    clip_log_prob: float = -1.0
 
 
 def plan_windows(duration: float, pauses: Sequence[tuple[float, float]], window: float) -> list[tuple[float, float]]:
@@ -122,15 +129,22 @@ class Transcriber:
         return Transcript(segments=tuple(segments), language=language or "en", model=self.options.model)
 
     def transcribe_clip(self, audio: np.ndarray, offset: float) -> tuple[Word, ...]:
-        """Words of a short clip (no VAD: the clip is already speech), times offset to the meeting."""
+        """Words of a short clip (no VAD: the clip is already speech), times offset to the meeting.
+        Deterministic: one beam-search decode; segments that loop or are unlikely are dropped."""
         o = self.options
         raw, _ = self.model.transcribe(
-            audio, language=o.language, beam_size=o.beam_size, word_timestamps=True, vad_filter=False, condition_on_previous_text=False
+            audio,
+            language=o.language,
+            beam_size=o.beam_size,
+            temperature=0.0,
+            word_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
         )
         return tuple(
             Word(start=offset + float(w.start), end=offset + float(w.end), text=w.word, probability=float(w.probability))
             for s in raw
-            if s.no_speech_prob < 0.6
+            if s.no_speech_prob < 0.6 and s.compression_ratio <= o.clip_compression_ratio and s.avg_logprob >= o.clip_log_prob
             for w in (s.words or ())
         )
 
@@ -139,6 +153,7 @@ class Transcriber:
         kwargs = dict(
             language=o.language,
             beam_size=o.beam_size,
+            temperature=list(o.temperature),
             word_timestamps=True,
             vad_filter=o.vad_filter,
             condition_on_previous_text=o.condition_on_previous_text,

@@ -34,6 +34,7 @@ class OverlapOptions:
     own_word_pad: float = 0.25  # a speaker's own words cover this much around them
     max_regions: int = 400  # bound the extra ASR work on very long meetings
     dedupe_window: float = 0.6  # seconds: same word this close to a host word is a leak
+    phrase_window: float = 3.0  # seconds: same two-word phrase this close to the host's is a leak
     min_probability: float = 0.6  # recovered words below this are dropped (0.35: WER +1.9, 0.6: +0.8 on core.lst)
     min_words: int = 2  # a lone recovered word ("you.", "the", "it") is Whisper's guess on a masked clip, not speech
 
@@ -117,17 +118,32 @@ def _norm(text: str) -> str:
 
 
 def dedupe_against_host(recovered: Sequence[Word], turns: Sequence[Turn], opts: OverlapOptions = OverlapOptions()) -> list[Word]:
-    """Drop recovered words that repeat a word already in the transcript at about the same time."""
+    """Drop recovered words that repeat a word already in the transcript at about the same time
+    (``dedupe_window``), and two-word phrases the transcript has within ``phrase_window``: Whisper
+    merges a speaker's repeated phrase ("is there much more … is there much more") into one,
+    and the repetition then comes back from under the mask as if someone else said it."""
     existing = sorted((w.word.start, _norm(w.word.text)) for t in turns for w in t.words)
     starts = [s for s, _ in existing]
+    pairs: dict[tuple[str, str], list[float]] = {}
+    for (t0, a), (_, b) in zip(existing, existing[1:]):
+        pairs.setdefault((a, b), []).append(t0)
+    keys = [_norm(w.text) for w in recovered]
+
+    def in_phrase(i: int) -> bool:
+        for j in (i - 1, i):
+            if 0 <= j < len(keys) - 1 and keys[j] and keys[j + 1]:
+                if any(abs(t - recovered[j].start) <= opts.phrase_window for t in pairs.get((keys[j], keys[j + 1]), ())):
+                    return True
+        return False
+
     out = []
-    for w in recovered:
-        key = _norm(w.text)
+    for i, w in enumerate(recovered):
+        key = keys[i]
         if not key or w.probability < opts.min_probability:
             continue
         lo = bisect.bisect_left(starts, w.start - opts.dedupe_window)
         hi = bisect.bisect_right(starts, w.start + opts.dedupe_window)
-        if any(existing[i][1] == key for i in range(lo, hi)):
+        if any(existing[k][1] == key for k in range(lo, hi)) or in_phrase(i):
             continue
         out.append(w)
     return out

@@ -42,6 +42,16 @@ def test_recovered_words_that_repeat_the_host_are_dropped():
     assert [w.text.strip() for w in kept] == ["yeah"]
 
 
+def test_a_repeated_phrase_the_host_said_is_not_a_second_voice():
+    # "is there much more … is there much more": Whisper wrote the phrase once, at 2.0 s; the
+    # repetition at 4.2 s comes back from under the mask. A lone "more" that far away would stay.
+    d = dia((0.0, 6.0, "A"), (4.0, 5.0, "B"))
+    turns = align([W(1.8, 2.0, "is"), W(2.0, 2.3, "much"), W(2.3, 2.6, "more"), W(2.6, 3.0, "in"), W(5.2, 5.6, "it")], d)
+    kept = dedupe_against_host([W(4.2, 4.4, "much"), W(4.4, 4.7, "more"), W(4.7, 4.9, "coffee")], turns)
+    assert [w.text.strip() for w in kept] == ["coffee"]
+    assert [w.text.strip() for w in dedupe_against_host([W(4.4, 4.7, "more"), W(4.7, 4.9, "coffee")], turns)] == ["more", "coffee"]
+
+
 def test_recover_overlaps_keeps_both_speakers():
     d = dia((0.0, 6.0, "A"), (2.0, 3.5, "B"))
     turns = align([W(0.2, 0.8, "so"), W(1.0, 1.8, "the"), W(2.0, 2.8, "plan"), W(3.0, 4.0, "works"), W(4.2, 5.5, "fine")], d)

@@ -107,3 +107,19 @@ def test_batched_embeddings_match_one_at_a_time(engine, tmp_path):
     one = np.stack([engine.diarizer.embed(c) for c in clips])
     cos = (many * one).sum(axis=1) / np.linalg.norm(many, axis=1) / np.linalg.norm(one, axis=1)
     assert many.shape == one.shape and cos.min() > 0.999
+
+
+def test_the_same_clip_gives_the_same_words(engine, tmp_path):
+    # EN2001a 3-6 s ("Okay. Okay. Thank you ...") makes Whisper's temperature fallback sample, and
+    # CTranslate2's sampling cannot be seeded: with the fallback on, repeated calls disagree.
+    # Parley decodes without it, so a file's words do not change from run to run.
+    from capture.decode import decode_to_wav, read_mono
+
+    decode_to_wav(eval_item("ami_EN2001a_000-030s"), tmp_path / "a.wav")
+    clip = read_mono(tmp_path / "a.wav", 3.0, 6.0)
+    t = engine.transcriber
+    runs = set()
+    for _ in range(3):
+        runs.add(tuple(w.text for w in t.transcribe_clip(clip, 3.0)))
+        t.model.transcribe(clip, temperature=1.0, beam_size=1)  # moves the sampling generators on
+    assert len(runs) == 1 and next(iter(runs))
