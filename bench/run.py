@@ -8,7 +8,8 @@ Runs the real import pipeline (embedded offline models) on every file of a list
   * WER, cpWER and tcpWER (meeteval) of Parley's alignment and of a WhisperX-style
     max-overlap baseline on the same ASR and diarization output;
   * flag quality: recall of wrongly attributed words inside flagged turns, share flagged;
-  * the same on pairs of files joined into 60-s recordings with 4-6 people;
+  * the same on pairs of files joined into 60-s recordings with 4-6 people, and on pairs
+    summed with 15 s of two conversations at once;
   * real-time factor per stage, whole-process RTF and peak RSS of a real ``parley import``.
 """
 
@@ -39,6 +40,14 @@ JOINED_PAIRS = (
     ("ami_EN2006b_000-030s", "pyannote_sample_call"),
     ("ami_EN2009b_000-030s", "ami_ES2003b_000-030s"),
 )
+#: two different meetings *summed*, the second starting 15 s into the first: 45 s with 15 s of
+#: two conversations at once — the worst case for overlap (the voice stage must not merge people)
+MIXED_PAIRS = (
+    ("ami_EN2001a_000-030s", "ami_ES2003b_000-030s"),
+    ("ami_EN2005a_000-030s", "ami_EN2009b_000-030s"),
+    ("ami_ES2003a_000-030s", "pyannote_sample_call"),
+)
+MIXED_OVERLAP = 15.0
 
 
 @dataclass
@@ -112,8 +121,9 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> F
     )
 
 
-def run_joined(a: str, b: str, eval_dir: Path, engine, tmp: Path) -> dict:
-    """Two evaluation files joined into one recording, scored against their joined references."""
+def run_joined(a: str, b: str, eval_dir: Path, engine, tmp: Path, overlap: float = 0.0) -> dict:
+    """Two evaluation files as one recording, scored against their joined references: back to
+    back, or with the second starting ``overlap`` seconds before the first ends (audio summed)."""
     import soundfile as sf
 
     from bench import scoring
@@ -121,14 +131,19 @@ def run_joined(a: str, b: str, eval_dir: Path, engine, tmp: Path) -> dict:
 
     xa, _ = sf.read(eval_dir / a / f"{a}.wav", dtype="float32")
     xb, _ = sf.read(eval_dir / b / f"{b}.wav", dtype="float32")
-    wav = tmp / f"joined_{a}_{b}.wav"
-    sf.write(wav, np.concatenate([xa, xb]), 16000)
-    off = len(xa) / 16000
-    ra, rb = scoring.load_reference(eval_dir, a, off), scoring.load_reference(eval_dir, b, len(xb) / 16000)
+    start = max(len(xa) - int(overlap * 16000), 0)
+    audio = np.zeros(max(len(xa), start + len(xb)), dtype=np.float32)
+    audio[: len(xa)] += xa
+    audio[start : start + len(xb)] += xb
+    audio /= max(1.0, float(np.abs(audio).max()) / 0.95)  # summed speech must not clip
+    wav = tmp / f"joined_{a}_{b}_{overlap:g}.wav"
+    sf.write(wav, audio, 16000)
+    off = start / 16000
+    ra, rb = scoring.load_reference(eval_dir, a, len(xa) / 16000), scoring.load_reference(eval_dir, b, len(xb) / 16000)
     name = f"{a}+{b}"
     ref = scoring.Reference(
         name,
-        off + len(xb) / 16000,
+        len(audio) / 16000,
         (*ra.segments, *(SpeakerSegment(x.start + off, x.end + off, "2:" + x.speaker) for x in rb.segments)),
         (*ra.seglst, *(("2:" + spk, x + off, y + off, w) for spk, x, y, w in rb.seglst)),
     )
@@ -170,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     ap.add_argument("--files", nargs="*", help="only these items")
     ap.add_argument("--no-whole", action="store_true", help="skip the whole-process run")
-    ap.add_argument("--no-joined", action="store_true", help="skip the joined-meetings check")
+    ap.add_argument("--no-joined", action="store_true", help="skip the joined and summed (mixed) meetings checks")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
@@ -197,14 +212,18 @@ def main(argv: list[str] | None = None) -> int:
             results.append(r)
             p = r.der["parley"]["0.25"]
             print(f"{name}: DER@0.25 {(p['missed'] + p['false_alarm'] + p['confusion']) / max(p['total'], 1e-9):.3f}", file=sys.stderr)
-        joined = []
+        joined, mixed = [], []
         if not args.no_joined:
             for a, b in JOINED_PAIRS:
                 if a in names and b in names:
                     joined.append(run_joined(a, b, args.eval_dir, engine, tmp))
                     print(f"joined {a}+{b}", file=sys.stderr)
+            for a, b in MIXED_PAIRS:
+                if a in names and b in names:
+                    mixed.append(run_joined(a, b, args.eval_dir, engine, tmp, overlap=MIXED_OVERLAP))
+                    print(f"mixed {a}+{b}", file=sys.stderr)
         whole = None if args.no_whole else whole_process([args.eval_dir / n / f"{n}.wav" for n in names], tmp)
-    report = {"files": [asdict(r) for r in results], "joined": joined, "model_load_seconds": load_s, "whole_process": whole, "machine": machine()}
+    report = {"files": [asdict(r) for r in results], "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "machine": machine()}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     args.out.write_text(render(report, args))
     print(f"wrote {args.out}", file=sys.stderr)
@@ -292,10 +311,19 @@ def render(report: dict, args) -> str:
         L.append("- Reliability (turn confidence vs. turns holding a wrongly attributed word): " + "; ".join(
             f"{lo:.2f}–{min(hi, 1.0):.2f}: {w}/{n}" for (lo, hi), (n, w) in zip(zip(CONFIDENCE_BINS, CONFIDENCE_BINS[1:]), bins) if n) + ".")
         L.append("- Wrongly attributed: the word's speaker, under the one-to-one speaker mapping that makes the most final words right, is not a reference speaker active at the word's midpoint (±0.1 s).")
-    joined = report.get("joined") or []
-    if joined:
-        L.append("\n## Longer and busier: two meetings joined (60 s, 4–6 people)\n")
-        L.append("Each pair of evaluation files is played back to back as one recording and scored against the joined references (same models and settings).\n")
+    sections = (
+        ("joined", "Longer and busier: two meetings joined (60 s, 4–6 people)",
+         "Each pair of evaluation files is played back to back as one recording and scored against the joined references (same models and settings)."),
+        ("mixed", f"Two conversations at once: two meetings summed, {MIXED_OVERLAP:g} s of full overlap",
+         f"The second file starts {MIXED_OVERLAP:g} s before the first ends and the audio is summed: for {MIXED_OVERLAP:g} s two conversations talk over each other "
+         "(harder than any real meeting; single-stream ASR loses much of it). It checks that overlap handling degrades gracefully and the voice stage does not merge people."),
+    )
+    for key, title, text in sections:
+        joined = report.get(key) or []
+        if not joined:
+            continue
+        L.append(f"\n## {title}\n")
+        L.append(text + "\n")
         L.append("| recording | spk ref/parley | cpWER parley | cpWER max-overlap | flagged turns | wrong words (in flagged) |\n|---|---|---|---|---|---|")
         for j in joined:
             r = lambda s: 100 * j["wer"][s]["cpwer"][0] / max(j["wer"][s]["cpwer"][1], 1)

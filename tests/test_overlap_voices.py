@@ -326,6 +326,30 @@ def test_edge_margins_catch_a_first_word_in_someone_elses_voice():
     assert edge[("A", 0)] > 0.3 and edge[("B", 8)] > 0.3
 
 
+def test_a_speaker_the_diarizer_heard_is_never_absorbed_whole():
+    # two people talking over each other for long: every window of A is a mix of A and B, so
+    # A's group and B's group sound alike and would cluster as one voice, and B's words would all
+    # move to A. B keeps its words (marked unsure) instead.
+    rng = np.random.default_rng(7)
+    base = {k: v / np.linalg.norm(v) for k, v in (("A", rng.normal(size=16)), ("B", rng.normal(size=16)))}
+    d = dia((0.0, 12.0, "A"), (14.0, 22.0, "B"))
+    words = words_every(0.5, 0.0, 12.0) + words_every(0.5, 14.0, 22.0)
+    turns = align(words, d)
+
+    def embed(a, b):
+        mix = 0.5 * base["A"] + 0.5 * base["B"] if b <= 13.0 else 0.2 * base["A"] + 0.8 * base["B"]
+        return mix + 0.05 * np.random.default_rng(int(a * 100)).normal(size=16)
+
+    res = recluster_voices(turns, d.speakers, embed)
+    got = dict(speakers_of(res.turns))
+    assert {got[w.start] for w in words if w.start >= 14.0} == {"B"}
+    assert {got[w.start] for w in words if w.start < 12.0} == {"A"}
+    b_turn = [m for t, m in zip(res.turns, res.margins) if t.speaker == "B"]
+    assert b_turn and b_turn[0] <= 0.0  # unsure: the voices could not be told apart
+    merged = recluster_voices(turns, d.speakers, embed, VoiceOptions(max_absorbed=1.01))
+    assert {t.speaker for t in merged.turns} == {"A"}  # what the guard prevents
+
+
 def test_a_voice_change_costs_less_at_a_sentence_end_or_a_pause():
     from diarization.voices import _handover
     from meetings.types import AttributedWord
