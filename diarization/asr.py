@@ -38,10 +38,13 @@ class AsrOptions:
     condition_on_previous_text: bool = False  # avoids repetition loops across a long meeting
     window: float = 600.0  # seconds per transcription window
     # Main pass: Whisper's fallback (a decode that loops or is unlikely is retried at higher
-    # temperatures, by sampling) guards against repetition loops in long meetings.
+    # temperatures, by sampling) guards against repetition loops in long meetings. CTranslate2
+    # seeds each worker thread's generator once, when the model starts: ``seed`` is set before
+    # loading, so the same file in a fresh process gives the same words.
     temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-    # Overlap clips: no sampling (CTranslate2's sampling cannot be seeded, so a sampled guess
-    # changed from run to run); a decode that fails Whisper's own checks is dropped instead.
+    seed: int = 0
+    # Overlap clips: no sampling (a sampled guess depends on every clip decoded before it in the
+    # process); a decode that fails Whisper's own checks is dropped instead.
     clip_compression_ratio: float = 2.4
     clip_log_prob: float = -1.0
 
@@ -87,8 +90,11 @@ def interpolate_words(start: float, end: float, text: str) -> tuple[Word, ...]:
 
 class Transcriber:
     def __init__(self, options: AsrOptions = AsrOptions(), device: Device = Device("cpu", "int8")):
+        import ctranslate2
+
         self.options = options
         self.device = device
+        ctranslate2.set_random_seed(options.seed)  # before the model's threads exist: see AsrOptions
         self.model = load_whisper(options.model, device)
         self._batched = None
         if device.kind == "cuda":
