@@ -1,7 +1,7 @@
 """``python -m bench`` / ``parley bench``: accuracy and speed on the evaluation set.
 
 Runs the real import pipeline (embedded offline models) on every file of a list
-(default ``../shared/eval/core.lst``) and writes ``BENCHMARKS.md`` (+ a JSON twin):
+(default ``bench/data/core.lst``, the repository's copy of ``../shared/eval``) and writes ``BENCHMARKS.md`` (+ a JSON twin):
   * DER (pyannote.metrics, overlap scored, collar 0 and 0.25 s; missed / false alarm /
     confusion) of Parley's diarization **and** of pyannote's own pipeline with its
     published default settings on the same weights, side by side, same run;
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_EVAL = REPO.parent / "shared" / "eval"
+DEFAULT_EVAL = REPO / "bench" / "data"  # a copy of ../shared/eval (FLAC), so a clone benchmarks on its own
 HEAVY_OVERLAP = ("ami_EN2006b_000-030s", "ami_EN2009b_000-030s")
 #: two different meetings back to back: 60 s, 4-6 people, voices that never met in one
 #: diarization chunk — speaker counting and the voice stage on a longer, busier file
@@ -71,7 +71,7 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> F
     from bench import scoring
     from capture.decode import decode_to_wav, read_mono
 
-    src = eval_dir / name / f"{name}.wav"
+    src = scoring.audio_path(eval_dir, name)
     t0 = time.perf_counter()
     info = decode_to_wav(src, tmp / f"{name}.wav")
     stages = {"decode": time.perf_counter() - t0}
@@ -129,8 +129,8 @@ def run_joined(a: str, b: str, eval_dir: Path, engine, tmp: Path, overlap: float
     from bench import scoring
     from meetings.types import SpeakerSegment
 
-    xa, _ = sf.read(eval_dir / a / f"{a}.wav", dtype="float32")
-    xb, _ = sf.read(eval_dir / b / f"{b}.wav", dtype="float32")
+    xa, _ = sf.read(scoring.audio_path(eval_dir, a), dtype="float32")
+    xb, _ = sf.read(scoring.audio_path(eval_dir, b), dtype="float32")
     start = max(len(xa) - int(overlap * 16000), 0)
     audio = np.zeros(max(len(xa), start + len(xb)), dtype=np.float32)
     audio[: len(xa)] += xa
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 if a in names and b in names:
                     mixed.append(run_joined(a, b, args.eval_dir, engine, tmp, overlap=MIXED_OVERLAP))
                     print(f"mixed {a}+{b}", file=sys.stderr)
-        whole = None if args.no_whole else whole_process([args.eval_dir / n / f"{n}.wav" for n in names], tmp)
+        whole = None if args.no_whole else whole_process([scoring.audio_path(args.eval_dir, n) for n in names], tmp)
     report = {"files": [asdict(r) for r in results], "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "machine": machine()}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     args.out.write_text(render(report, args))

@@ -30,6 +30,16 @@ class Reference:
         return tuple(sorted({s.speaker for s in self.segments}))
 
 
+def audio_path(eval_dir: Path, name: str, stem: str | None = None) -> Path:
+    """The audio of eval item ``name`` (``stem`` picks another file of it, e.g. ``agent``): the
+    repository keeps FLAC (``bench/data``), ``../shared/eval`` keeps WAV; either is found."""
+    for ext in (".flac", ".wav"):
+        path = eval_dir / name / f"{stem or name}{ext}"
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"evaluation audio missing: {eval_dir / name / (stem or name)}.flac (or .wav)")
+
+
 def load_reference(eval_dir: Path, name: str, duration: float) -> Reference:
     d = eval_dir / name
     segs = []

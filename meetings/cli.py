@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--local", action="store_true", help="offline extractive summary, nothing leaves the machine")
 
     sub.add_parser("app", help="open the desktop app")
-    sub.add_parser("bench", help="benchmark accuracy and speed on ../shared/eval (python -m bench --help)")
+    sub.add_parser("bench", help="benchmark accuracy and speed on bench/data, the bundled eval set (python -m bench --help)")
     return p
 
 

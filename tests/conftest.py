@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,15 +15,37 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parent.parent
-EVAL = Path(os.environ.get("PARLEY_EVAL_DIR", REPO.parent / "shared" / "eval"))
+#: the evaluation set: the repository's own copy (FLAC + references) unless PARLEY_EVAL_DIR says otherwise
+EVAL = Path(os.environ.get("PARLEY_EVAL_DIR", REPO / "bench" / "data"))
 SAMPLE = REPO / "resources" / "sample"
+_WAV_CACHE = Path(tempfile.gettempdir()) / f"parley-eval-wav-{os.getuid()}"
 
 
-def eval_item(name: str) -> Path:
-    path = EVAL / name / f"{name}.wav"
-    if not path.exists():
-        pytest.fail(f"evaluation audio missing: {path} (the eval set lives in ../shared/eval)")
-    return path
+def eval_item(name: str, stem: str | None = None) -> Path:
+    """Eval item ``name`` as a canonical 16 kHz PCM16 WAV (what imports store and the player
+    reads), with its reference files beside it. FLAC in the repository is decoded once."""
+    from bench.scoring import audio_path
+
+    try:
+        src = audio_path(EVAL, name, stem)
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
+    if src.suffix == ".wav":
+        return src
+    import soundfile as sf
+
+    folder = _WAV_CACHE / name
+    wav = folder / f"{stem or name}.wav"
+    if not wav.exists() or wav.stat().st_mtime < src.stat().st_mtime:
+        folder.mkdir(parents=True, exist_ok=True)
+        for ref in src.parent.iterdir():
+            if ref.suffix not in (".flac", ".wav"):
+                shutil.copy(ref, folder / ref.name)
+        data, sr = sf.read(src, dtype="int16", always_2d=True)
+        tmp = wav.with_name(wav.name + f".{os.getpid()}.part")
+        sf.write(tmp, data, sr, subtype="PCM_16", format="WAV")
+        os.replace(tmp, wav)
+    return wav
 
 
 @pytest.fixture
