@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from meetings.types import FlagReason
 
-__all__ = ["StoredWord", "StoredTurn", "Correction", "SearchHit", "StoredSummary"]
+__all__ = ["StoredWord", "StoredTurn", "Correction", "SearchHit", "StoredSummary", "ChangeSet"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +80,14 @@ class StoredSummary:
     markdown: str
     local: bool
     stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """The rows one correction (or its undo/redo) touched, by table: what a view must redraw."""
+
+    meeting_id: int
+    speakers: frozenset[int] = frozenset()
+    turns: frozenset[int] = frozenset()
+    words: frozenset[int] = frozenset()
+    summaries: frozenset[int] = frozenset()

@@ -44,16 +44,18 @@ from sqlite_utils import Database
 
 from meetings.errors import StoreError
 from meetings.migrations import migrate
-from meetings.records import Correction, SearchHit, StoredSummary, StoredTurn, StoredWord
+from meetings.records import ChangeSet, Correction, SearchHit, StoredSummary, StoredTurn, StoredWord
 from meetings.types import AudioInfo, FlagReason, Meeting, PipelineOptions, Speaker, Turn
 
-__all__ = ["Store", "StoredTurn", "StoredWord", "Correction", "SearchHit", "StoredSummary"]
+__all__ = ["Store", "StoredTurn", "StoredWord", "Correction", "SearchHit", "StoredSummary", "ChangeSet"]
 
 Row = dict[str, Any]
+#: the error of a meeting whose import the user cancelled (it reads as status 'cancelled')
+CANCELLED = "cancelled"
 #: the tables a correction may touch, parents before children
 _TABLES = ("speakers", "turns", "words", "summaries")
-#: what a correction image keeps of a row: everything, except of words, which are only ever moved
-_IMAGE_COLUMNS = {"speakers": "*", "turns": "*", "words": "id, turn_id, idx, speaker_id", "summaries": "*"}
+#: what a correction image keeps of a row: everything, except of words, which are only moved or re-spelt
+_IMAGE_COLUMNS = {"speakers": "*", "turns": "*", "words": "id, turn_id, idx, speaker_id, text", "summaries": "*"}
 
 
 def _now() -> str:
@@ -109,6 +111,8 @@ class Store:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._lock = threading.RLock()
+        #: the rows the latest correction, undo or redo touched (what a view must redraw)
+        self.last_change: ChangeSet | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -282,6 +286,13 @@ class Store:
                 )
             self.conn.execute("UPDATE meetings SET status='done', language=?, error=NULL WHERE id=?", (language, meeting_id))
 
+    def cancel_meeting(self, meeting_id: int) -> None:
+        """The import was cancelled by the user: the meeting reads as status 'cancelled' (retry or delete it).
+
+        (Schema v1's CHECK knows no 'cancelled': it is stored as 'failed' with the error 'cancelled'.)
+        """
+        self.fail_meeting(meeting_id, CANCELLED)
+
     def fail_meeting(self, meeting_id: int, error: str) -> None:
         with self._tx():
             self.conn.execute("UPDATE meetings SET status='failed', error=? WHERE id=?", (error[:2000], meeting_id))
@@ -300,9 +311,10 @@ class Store:
 
     @staticmethod
     def _meeting(r: Row) -> Meeting:
+        status = "cancelled" if r["status"] == "failed" and r["error"] == CANCELLED else r["status"]
         return Meeting(
             id=r["id"], title=r["title"], created_at=r["created_at"], duration=r["duration"], audio_path=r["audio_path"],
-            source_path=r["source_path"], sha256=r["sha256"], status=r["status"],
+            source_path=r["source_path"], sha256=r["sha256"], status=status,
             num_speakers=r["n_speakers"], num_turns=r["n_turns"], num_flagged=r["n_flagged"],
         )
 
@@ -366,6 +378,10 @@ class Store:
         """The meeting's turns in ``seq`` order, each with its words."""
         return self._turns("t.meeting_id=?", (meeting_id,))
 
+    def turns_by_ids(self, turn_ids: Iterable[int]) -> list[StoredTurn]:
+        """These turns (those that still exist), in ``seq`` order, each with its words."""
+        return self._turns("t.id IN (SELECT value FROM json_each(?))", (_ids(turn_ids),))
+
     def turn(self, turn_id: int) -> StoredTurn:
         found = self._turns("t.id=?", (turn_id,))
         if not found:
@@ -379,18 +395,36 @@ class Store:
 
         Any input is safe: each whitespace-separated chunk becomes one quoted FTS5 phrase of its
         word characters (so ``don't`` is the phrase "don t"), and operators like AND are plain words.
+        The last word of the query matches as a prefix (``flo`` finds "floods"), as you type.
+        A query that names a speaker or a meeting title first lists that speaker's first turn
+        (per meeting) and that meeting's first turn.
         """
         phrases = [" ".join(tokens) for chunk in query.split() if (tokens := self._TOKEN.findall(chunk))]
         if not phrases or limit <= 0:
             return []
-        match = " ".join(f'"{p}"' for p in phrases)
+        match = " ".join(f'"{p}"' for p in phrases) + "*"
+        named = self._search_names(query.strip(), limit)
         rows = self._rows(
             "SELECT t.id, t.meeting_id, t.start, m.title, s.name, snippet(turns_fts, 0, '[', ']', '…', 12) AS snip"
             " FROM turns_fts JOIN turns t ON t.id = turns_fts.rowid JOIN meetings m ON m.id = t.meeting_id"
             " JOIN speakers s ON s.id = t.speaker_id WHERE turns_fts MATCH ? ORDER BY rank, t.meeting_id, t.seq LIMIT ?",
             (match, limit),
         )
-        return [SearchHit(r["meeting_id"], r["title"], r["id"], r["start"], r["name"], r["snip"]) for r in rows]
+        hits = [SearchHit(r["meeting_id"], r["title"], r["id"], r["start"], r["name"], r["snip"]) for r in rows]
+        return (named + [h for h in hits if h.turn_id not in {n.turn_id for n in named}])[:limit]
+
+    def _search_names(self, query: str, limit: int) -> list[SearchHit]:
+        """Speakers whose name, and meetings whose title, contain ``query`` (case-insensitive): their first turn."""
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        first = ("SELECT t.id, t.meeting_id, t.start, m.title, s.name, t.text FROM turns t JOIN meetings m ON m.id = t.meeting_id"
+                 " JOIN speakers s ON s.id = t.speaker_id WHERE t.id IN (SELECT (SELECT t2.id FROM turns t2 WHERE {cond}"
+                 " ORDER BY t2.seq LIMIT 1) FROM {table} WHERE {where} ESCAPE '\\') ORDER BY m.created_at DESC, t.seq LIMIT ?")
+        speakers = self._rows(first.format(cond="t2.speaker_id = x.id", table="speakers x", where="x.name LIKE ?"), (like, limit))
+        titles = self._rows(first.format(cond="t2.meeting_id = x.id", table="meetings x", where="x.title LIKE ?"), (like, limit))
+        out = [SearchHit(r["meeting_id"], r["title"], r["id"], r["start"], r["name"], f"[{r['name']}]: {r['text'][:80]}") for r in speakers]
+        out += [SearchHit(r["meeting_id"], r["title"], r["id"], r["start"], r["name"], f"[{r['title']}]: {r['text'][:80]}")
+                for r in titles if r["id"] not in {h.turn_id for h in out}]
+        return out
 
     # -- corrections -----------------------------------------------------------------------
 
@@ -408,6 +442,7 @@ class Store:
                 (meeting_id, _now(), _actor(), action, summary, json.dumps(payload)),
             )
             self._bump(meeting_id)
+        self.last_change = ChangeSet(meeting_id, **{t: frozenset(ids) for t, ids in change.ids.items()})
 
     def _bump(self, meeting_id: int) -> None:
         self.conn.execute("UPDATE meetings SET revision = revision + 1 WHERE id=?", (meeting_id,))
@@ -563,6 +598,38 @@ class Store:
             self._renumber(mid)
         return int(p["id"])
 
+    def edit_word(self, word_id: int, text: str) -> int:
+        """Re-spell one word (a misheard word or name); the turn's text follows. Returns the turn id."""
+        text = " ".join(text.split())
+        if not text:
+            raise StoreError("a word cannot be empty")
+        rows = self._rows("SELECT meeting_id, turn_id, text FROM words WHERE id=?", (word_id,))
+        if not rows:
+            raise StoreError(f"no word with id {word_id}")
+        mid, turn_id, old = rows[0]["meeting_id"], rows[0]["turn_id"], rows[0]["text"]
+        lead = " " if old.startswith(" ") else ""
+        with self._correction(mid, "edit_word", f"word {word_id} {old.strip()!r} changed to {text!r}") as ch:
+            ch.touch("turns", [turn_id])
+            ch.touch("words", [word_id])
+            self.conn.execute("UPDATE words SET text=? WHERE id=?", (lead + text, word_id))
+            self._retext(turn_id)
+        return int(turn_id)
+
+    def add_speaker(self, meeting_id: int, name: str) -> int:
+        """A new speaker (a voice the diarizer missed), with no turns yet; returns its id."""
+        name = name.strip()
+        if not name:
+            raise StoreError("a speaker name cannot be empty")
+        self.get_meeting(meeting_id)
+        with self._correction(meeting_id, "add_speaker", f"speaker {name!r} added") as ch:
+            taken = {r["label"] for r in self._rows("SELECT label FROM speakers WHERE meeting_id=?", (meeting_id,))}
+            label = next(f"USER_{k:02d}" for k in range(1, len(taken) + 2) if f"USER_{k:02d}" not in taken)
+            cur = self.conn.execute(
+                "INSERT INTO speakers (meeting_id, label, name, centroid) VALUES (?,?,?,NULL)", (meeting_id, label, name)
+            )
+            ch.created("speakers", int(cur.lastrowid))
+        return int(cur.lastrowid)
+
     def mark_reviewed(self, turn_id: int, reviewed: bool = True) -> None:
         """Accept a turn as it is (or take the acceptance back); changes nothing else."""
         mid = self._meeting_of("turns", turn_id)
@@ -588,6 +655,8 @@ class Store:
             self._restore(meeting_id, image, other)
             self.conn.execute("UPDATE corrections SET undone=? WHERE id=?", (int(undo), rows[0]["id"]))
             self._bump(meeting_id)
+        touched = {t: frozenset(r["id"] for r in (*image.get(t, []), *other.get(t, []))) for t in _TABLES}
+        self.last_change = ChangeSet(meeting_id, **touched)
         return True
 
     def corrections(self, meeting_id: int) -> list[Correction]:
