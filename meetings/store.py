@@ -43,7 +43,8 @@ import numpy as np
 from sqlite_utils import Database
 
 from meetings.errors import StoreError
-from meetings.migrations import migrate
+from meetings.files import FILE_MODE, ImportLock, create_private, lock_is_free, private_dir, tighten
+from meetings.migrations import LATEST, migrate, version
 from meetings.records import ChangeSet, Correction, SearchHit, StoredSummary, StoredTurn, StoredWord
 from meetings.types import AudioInfo, FlagReason, Meeting, PipelineOptions, Speaker, Turn
 
@@ -113,18 +114,68 @@ class Store:
         self._lock = threading.RLock()
         #: the rows the latest correction, undo or redo touched (what a view must redraw)
         self.last_change: ChangeSet | None = None
+        #: True when the database or its folder cannot be written: reading works, writing raises StoreError
+        self.readonly = False
+        self._claims: dict[str, ImportLock] = {}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.db = Database(self.conn)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            migrate(self.db)
+            self._connect()
         except (OSError, sqlite3.Error) as exc:
             if hasattr(self, "conn"):
                 self.conn.close()
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+                raise StoreError(
+                    f"cannot open the database {self.path}: it is damaged ({exc}); Parley will not write to it:"
+                    " restore a backup or move it aside"
+                ) from exc
+            raise StoreError(f"cannot open the database {self.path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+    def _connect(self) -> None:
+        """Open (creating it user-only if missing) and check the database; a read-only one is opened read-only."""
+        folder = self.path.parent
+        if not folder.exists():
+            private_dir(folder)
+        if not self.path.exists() and os.access(folder, os.W_OK):
+            create_private(self.path)
+        for p in (self.path, self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm")):
+            tighten(p, FILE_MODE)  # SQLite gives -wal/-shm the database's own mode
+        if not self.path.exists():
+            raise StoreError(f"cannot open the database {self.path}: it does not exist and its folder is read-only")
+        self.readonly = not (os.access(folder, os.W_OK) and os.access(self.path, os.W_OK))
+        if self.readonly:
+            self.conn = self._connect_readonly()
+        else:
+            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db = Database(self.conn)
+        self.conn.execute("PRAGMA busy_timeout=30000")  # a writer waits for another writer; WAL readers never wait
+        if not self.readonly:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed: deleted text does not linger in the file
+        self._check_integrity()
+        if self.readonly:
+            if version(self.conn) != LATEST:
+                raise StoreError(f"the database {self.path} needs an upgrade, but it is read-only")
+        else:
+            migrate(self.db)
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        from urllib.parse import quote
+
+        uri = "file:" + quote(str(self.path.resolve()))
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:  # WAL in a read-only folder with no -shm: nobody can be writing, read it as is
+            conn.close()
+            return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+
+    def _check_integrity(self) -> None:
+        """A damaged database is refused at open, before anything is written to it."""
+        rows = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)").fetchall()]
+        if rows != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(map(str, rows))[:300])
 
     @classmethod
     def default(cls) -> Store:
@@ -144,6 +195,9 @@ class Store:
         return self.path.parent
 
     def close(self) -> None:
+        for lock in self._claims.values():
+            lock.release()
+        self._claims.clear()
         self.conn.close()
 
     def __enter__(self) -> Store:
@@ -158,20 +212,27 @@ class Store:
     def _tx(self) -> Iterator[None]:
         """One write transaction; any error rolls it back and surfaces as a StoreError."""
         with self._lock:
+            if self.readonly:
+                raise StoreError(f"the database {self.path} is read-only (its file or folder cannot be written)")
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StoreError(f"the database is not writable: {exc}") from exc
+                raise StoreError(f"the database is not writable: {exc}") from None
             try:
                 yield
+                self.conn.execute("COMMIT")  # a full disk may only show here
             except BaseException as exc:
-                if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
-                    self.conn.execute("ROLLBACK")
+                self._rollback()
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"database write failed: {exc}") from exc
+                    raise StoreError(f"database write failed: {exc}") from None
                 raise
-            else:
-                self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # nothing committed; the journal undoes the rest at the next open
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
@@ -194,11 +255,53 @@ class Store:
 
     # -- meetings --------------------------------------------------------------------------
 
+    def _import_lock(self, sha: str) -> ImportLock:
+        return ImportLock(self.data_dir / ".locks" / f"{sha[:64] or 'unknown'}.lock")
+
+    @contextmanager
+    def importing(self, sha: str) -> Iterator[None]:
+        """Hold the lock that says "this recording (by content hash) is being imported by this process".
+
+        Another process importing the same recording gets a StoreError at once; the lock goes with
+        the process, so a crashed import never blocks the next one. Re-entrant within one Store.
+        """
+        if sha in self._claims:
+            yield
+            return
+        if self.readonly:
+            raise StoreError(f"the database {self.path} is read-only (its file or folder cannot be written)")
+        try:
+            private_dir(self.data_dir / ".locks")
+            lock = self._import_lock(sha)
+            got = lock.acquire()
+        except OSError as exc:
+            raise StoreError(f"cannot lock the import in {self.data_dir}: {exc.strerror or exc}") from None
+        if not got:
+            pid = lock.holder()
+            raise StoreError(f"this recording is being imported right now by another Parley process{f' (pid {pid})' if pid else ''}")
+        self._claims[sha] = lock
+        try:
+            yield
+        finally:
+            self._claims.pop(sha, None)
+            lock.release()
+
     def mark_interrupted(self) -> int:
-        """At start-up: meetings a crash left 'processing' become 'interrupted'. Returns how many."""
+        """Meetings left 'processing' by an import whose process is gone become 'interrupted'. Returns how many.
+
+        An import still running (in this or another process) holds its lock and is left alone.
+        """
+        if self.readonly:
+            return 0
+        rows = self._rows("SELECT id, sha256 FROM meetings WHERE status='processing'")
+        gone = [r["id"] for r in rows if r["sha256"] not in self._claims and lock_is_free(self._import_lock(r["sha256"]).path)]
+        if not gone:
+            return 0
         with self._tx():
             cur = self.conn.execute(
-                "UPDATE meetings SET status='interrupted', error='the import was interrupted' WHERE status='processing'"
+                "UPDATE meetings SET status='interrupted', error='the import was interrupted'"
+                " WHERE status='processing' AND id IN (SELECT value FROM json_each(?))",
+                (_ids(gone),),
             )
         return cur.rowcount
 
@@ -297,10 +400,55 @@ class Store:
         with self._tx():
             self.conn.execute("UPDATE meetings SET status='failed', error=? WHERE id=?", (error[:2000], meeting_id))
 
-    def delete_meeting(self, meeting_id: int) -> None:
-        """Delete a meeting and everything of it (the audio file on disk is the caller's)."""
+    def delete_meeting(self, meeting_id: int, *, keep_audio: bool = False) -> list[Path]:
+        """Delete a meeting and everything of it, for good; returns the audio files removed.
+
+        One transaction removes the meeting, its audio sources, speakers (and their voice
+        embeddings), turns, words, corrections and summaries, and rebuilds the full-text index
+        without its words (FTS5 otherwise keeps deleted tokens until a merge). ``secure_delete``
+        zeroes the freed space, and a WAL checkpoint moves that into the database file and
+        empties the WAL, so the deleted text is gone from the bytes on disk. Audio files inside
+        the data folder (the decoded copy, recordings) are then removed; the user's own source
+        file elsewhere is never touched.
+        """
         with self._tx():
+            rows = self._rows("SELECT audio_path FROM meetings WHERE id=?", (meeting_id,))
+            if not rows:
+                raise StoreError(f"no meeting with id {meeting_id}")
+            paths = {rows[0]["audio_path"], *(r["path"] for r in self._rows("SELECT path FROM audio_sources WHERE meeting_id=?", (meeting_id,)))}
             self.conn.execute("DELETE FROM meetings WHERE id=?", (meeting_id,))
+            self.conn.execute("INSERT INTO turns_fts (turns_fts) VALUES ('optimize')")
+        removed = [] if keep_audio else self._remove_owned_files(paths)
+        self.checkpoint()
+        return removed
+
+    def _remove_owned_files(self, paths: Iterable[str]) -> list[Path]:
+        """Unlink the files among ``paths`` that live inside the data folder (and their partial/peak siblings)."""
+        root = self.data_dir.resolve()
+        removed = []
+        for p in paths:
+            if not p:
+                continue
+            path = Path(p).resolve()
+            if root not in path.parents:
+                continue  # the user's own file: never ours to delete
+            for f in (path, path.with_name(path.name + ".part")):
+                try:
+                    f.unlink()
+                    removed.append(f)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise StoreError(f"the meeting was deleted, but its audio {f} could not be removed: {exc.strerror or exc}") from None
+        return removed
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and empty it; False when a reader kept part of it (retried next time)."""
+        try:
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        return busy == 0
 
     _MEETING_SQL = """
         SELECT m.*,
