@@ -21,3 +21,13 @@ class StoreError(ParleyError):
 
 class Cancelled(ParleyError):
     """The user cancelled a long-running job."""
+
+
+class SaveFailed(StoreError):
+    """A finished transcript could not be stored (a full disk, say). ``transcript`` holds it as text,
+    so the caller can still show it; ``saved_to`` is a copy on disk, when one could be written."""
+
+    def __init__(self, message: str, transcript: str = "", saved_to: str | None = None):
+        super().__init__(message)
+        self.transcript = transcript
+        self.saved_to = saved_to

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capture.decode import decode_to_wav, file_sha256, read_mono
-from meetings.errors import Cancelled, ParleyError
+from meetings.errors import Cancelled, ParleyError, SaveFailed, StoreError
+from meetings.files import private_dir, write_private
 from meetings.events import EventSink, Failed, Finished, Progress, StageDone
 from meetings.types import Diarization, PipelineOptions, Transcript, Turn
 
@@ -109,19 +110,32 @@ class Engine:
             raise Cancelled("import cancelled")
 
     def import_file(self, path: str | Path, store: "Store", *, title: str | None = None, emit: EventSink = _noop) -> ImportResult:
-        """Import a recording; a file already imported (same content) is not imported twice."""
-        self.reset_cancel()
+        """Import a recording; a file already imported (same content) is not imported twice.
+
+        While it runs, the import holds the recording's lock in the store: a second import of
+        the same recording (any process) is refused instead of deleting this one's meeting.
+        """
+        from contextlib import nullcontext
+
         path = Path(path)
         try:
             sha = file_sha256(path) if path.is_file() else ""
+        except ParleyError as exc:
+            emit(Failed(str(exc)))
+            raise
+        with store.importing(sha) if sha else nullcontext():
+            return self._import_file(path, store, title=title, emit=emit, sha=sha)
+
+    def _import_file(self, path: Path, store: "Store", *, title: str | None, emit: EventSink, sha: str) -> ImportResult:
+        self.reset_cancel()
+        try:
             existing = store.find_by_sha256(sha) if sha else None
             if existing is not None and existing.status == "done":
                 emit(Finished(existing.id, duplicate=True))
                 return ImportResult(existing.id, True, existing.duration)
             if existing is not None:  # left failed/interrupted by an earlier run: start again
                 store.delete_meeting(existing.id)
-            audio_dir = store.data_dir / "audio"
-            audio_dir.mkdir(parents=True, exist_ok=True)
+            audio_dir = private_dir(store.data_dir / "audio")
             wav = audio_dir / f"{sha[:16] or 'unknown'}.wav"
             t0 = time.perf_counter()
             info = decode_to_wav(path, wav, sha256=sha or None, progress=lambda d, t: emit(Progress("decode", d, t)))
@@ -133,6 +147,7 @@ class Engine:
         meeting_id = store.begin_meeting(
             title or path.stem, info, str(wav), self.options, self.options.asr_model, self.options.diarization_model
         )
+        result = None
         try:
             self.check_cancel()
             result = self.process(wav, info.duration, emit)
@@ -147,7 +162,14 @@ class Engine:
             save_s = time.perf_counter() - t0
             emit(StageDone("save", save_s))
         except BaseException as exc:  # keep the decoded audio; the meeting row says what happened
-            store.fail_meeting(meeting_id, "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else str(exc))
+            try:
+                store.fail_meeting(meeting_id, "cancelled" if isinstance(exc, (Cancelled, KeyboardInterrupt)) else str(exc))
+            except StoreError:  # the disk is full, say: the row stays 'processing' and reads as interrupted later
+                pass
+            if isinstance(exc, StoreError) and result is not None:  # finished, but not stored: keep the transcript
+                exc = _save_failed(exc, store, sha, result.turns)
+                emit(Failed(str(exc)))
+                raise exc from None
             if isinstance(exc, ParleyError):
                 emit(Failed(str(exc)))
             raise
@@ -156,6 +178,27 @@ class Engine:
         emit(Finished(meeting_id))
         timings = (StageTiming("decode", decode_s), *result.timings, StageTiming("save", save_s))
         return ImportResult(meeting_id, False, info.duration, timings, info.warnings)
+
+
+def _save_failed(exc: StoreError, store: "Store", sha: str, turns) -> SaveFailed:
+    """The finished transcript as text, with a copy written beside the database when the disk allows."""
+    lines = []
+    for t in turns:
+        s = int(t.start)
+        lines.append(f"[{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}] {t.speaker}: {t.text}")
+    text = "\n".join(lines) + "\n"
+    where = "no copy could be written either (the command line prints it)"
+    saved = None
+    try:
+        folder = private_dir(store.data_dir / "recovered")
+        saved = folder / f"{sha[:16] or 'meeting'}-transcript.txt"
+        write_private(saved, text)
+        where = f"a copy is in {saved}"
+    except OSError:
+        if saved is not None:
+            saved.unlink(missing_ok=True)
+        saved = None
+    return SaveFailed(f"the finished transcript could not be saved ({exc}); {where}; free some space and import the file again", text, str(saved) if saved else None)
 
 
 def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
