@@ -412,13 +412,17 @@ class Store:
         file elsewhere is never touched.
         """
         with self._tx():
-            rows = self._rows("SELECT audio_path FROM meetings WHERE id=?", (meeting_id,))
+            rows = self._rows("SELECT audio_path, sha256 FROM meetings WHERE id=?", (meeting_id,))
             if not rows:
                 raise StoreError(f"no meeting with id {meeting_id}")
+            sha = rows[0]["sha256"]
             paths = {rows[0]["audio_path"], *(r["path"] for r in self._rows("SELECT path FROM audio_sources WHERE meeting_id=?", (meeting_id,)))}
             self.conn.execute("DELETE FROM meetings WHERE id=?", (meeting_id,))
             self.conn.execute("INSERT INTO turns_fts (turns_fts) VALUES ('optimize')")
         removed = [] if keep_audio else self._remove_owned_files(paths)
+        lock = self._import_lock(sha)
+        if sha not in self._claims and lock_is_free(lock.path):  # not even the recording's hash stays behind
+            lock.path.unlink(missing_ok=True)
         self.checkpoint()
         return removed
 
