@@ -7,6 +7,6 @@ the user explicitly turns them on in the environment.
 
 import os
 
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+import meetings.telemetry  # noqa: E402,F401  every dependency's telemetry off (one list, meetings/telemetry.py)
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
