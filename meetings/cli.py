@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--model", help="Claude model (default: the configured batch tier)")
     summ.add_argument("--local", action="store_true", help="offline extractive summary, nothing leaves the machine")
 
+    dele = sub.add_parser("delete", help="delete a meeting for good: its audio, transcript, summaries and voice data")
+    dele.add_argument("id", type=int)
+    dele.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     sub.add_parser("app", help="open the desktop app")
     sub.add_parser("bench", help="benchmark accuracy and speed on bench/data, the bundled eval set (python -m bench --help)")
     return p
@@ -211,7 +214,12 @@ def cmd_export(args) -> int:
     store = _store(args)
     text = export(_export_doc(store, args.id), args.format)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        from meetings.files import write_private
+
+        try:
+            write_private(args.output, text)  # a new export is user-only, like the database
+        except OSError as exc:
+            raise ParleyError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -234,7 +242,23 @@ def cmd_app(args) -> int:
     return app_main(db=args.db)
 
 
+def cmd_delete(args) -> int:
+    store = _store(args)
+    m = store.get_meeting(args.id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ParleyError(f"deleting meeting {m.id} ({m.title!r}) cannot be undone: add --yes to confirm")
+        answer = input(f"Delete meeting {m.id} ({m.title!r}) with its audio, transcript and summaries for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted", file=sys.stderr)
+            return 1
+    removed = store.delete_meeting(m.id)
+    print(f"deleted meeting {m.id} ({m.title!r}): transcript, summaries, voice data and {len(removed)} audio file(s)", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
+    "delete": cmd_delete,
     "import": cmd_import,
     "list": cmd_list,
     "show": cmd_show,
@@ -254,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ParleyError as exc:
+        if getattr(exc, "transcript", ""):  # finished but not saved (a full disk): the transcript is not lost
+            sys.stdout.write(exc.transcript)
         print(f"parley: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -310,7 +310,8 @@ class Store:
         return self.get_meeting(rows[0]["id"]) if rows else None
 
     def begin_meeting(
-        self, title: str, audio: AudioInfo, audio_path: str, options: PipelineOptions, asr_model: str, diarization_model: str
+        self, title: str, audio: AudioInfo, audio_path: str, options: PipelineOptions, asr_model: str, diarization_model: str,
+        sources: Sequence[tuple[str, str]] | None = None,
     ) -> int:
         """A new meeting in status 'processing', with its source file as an audio source."""
         existing = self.find_by_sha256(audio.sha256)
@@ -324,14 +325,17 @@ class Store:
                  json.dumps(dataclasses.asdict(options)), asr_model, diarization_model, json.dumps(list(audio.warnings))),
             )
             meeting_id = int(cur.lastrowid)
-            self.conn.execute(
-                "INSERT INTO audio_sources (meeting_id, kind, path, channels, sample_rate, codec, container) VALUES (?,'file',?,?,?,?,?)",
-                (meeting_id, audio.source_path, audio.channels, audio.source_sample_rate, audio.codec, audio.container),
-            )
+            # an import has its source file; a live recording one raw file per channel ('mic', 'system')
+            for kind, path in sources or (("file", audio.source_path),):
+                self.conn.execute(
+                    "INSERT INTO audio_sources (meeting_id, kind, path, channels, sample_rate, codec, container) VALUES (?,?,?,?,?,?,?)",
+                    (meeting_id, kind, path, audio.channels if kind == "file" else 1, audio.source_sample_rate, audio.codec, audio.container),
+                )
         return meeting_id
 
     def save_result(
-        self, meeting_id: int, *, speakers: Sequence[str], centroids: np.ndarray | None, turns: Sequence[Turn], language: str
+        self, meeting_id: int, *, speakers: Sequence[str], centroids: np.ndarray | None, turns: Sequence[Turn], language: str,
+        names: dict[str, str] | None = None,
     ) -> None:
         """Store a processed meeting in one transaction and mark it 'done'; on any error nothing is written.
 
@@ -364,10 +368,14 @@ class Store:
             if status[0]["status"] == "done":
                 raise StoreError(f"meeting {meeting_id} already has a result")
             ids: dict[str, int] = {}
-            for n, i in enumerate(ranked, start=1):
+            names, n = names or {}, 0  # given names (the mic channel's "You"); the others numbered in order
+            for i in ranked:
                 blob = None if centroids is None else np.asarray(centroids[i], dtype=np.float32).tobytes()
+                if labels[i] not in names:
+                    n += 1
                 cur = self.conn.execute(
-                    "INSERT INTO speakers (meeting_id, label, name, centroid) VALUES (?,?,?,?)", (meeting_id, labels[i], f"Speaker {n}", blob)
+                    "INSERT INTO speakers (meeting_id, label, name, centroid) VALUES (?,?,?,?)",
+                    (meeting_id, labels[i], names.get(labels[i]) or f"Speaker {n}", blob),
                 )
                 ids[labels[i]] = int(cur.lastrowid)
             for seq, t in enumerate(ordered):
@@ -412,10 +420,12 @@ class Store:
         file elsewhere is never touched.
         """
         with self._tx():
-            rows = self._rows("SELECT audio_path, sha256 FROM meetings WHERE id=?", (meeting_id,))
+            rows = self._rows("SELECT audio_path, sha256, status FROM meetings WHERE id=?", (meeting_id,))
             if not rows:
                 raise StoreError(f"no meeting with id {meeting_id}")
             sha = rows[0]["sha256"]
+            if rows[0]["status"] == "processing" and sha not in self._claims and not lock_is_free(self._import_lock(sha).path):
+                raise StoreError(f"meeting {meeting_id} is being imported right now: cancel the import first")
             paths = {rows[0]["audio_path"], *(r["path"] for r in self._rows("SELECT path FROM audio_sources WHERE meeting_id=?", (meeting_id,)))}
             self.conn.execute("DELETE FROM meetings WHERE id=?", (meeting_id,))
             self.conn.execute("INSERT INTO turns_fts (turns_fts) VALUES ('optimize')")
@@ -469,6 +479,11 @@ class Store:
             source_path=r["source_path"], sha256=r["sha256"], status=status,
             num_speakers=r["n_speakers"], num_turns=r["n_turns"], num_flagged=r["n_flagged"],
         )
+
+    def source_kind(self, meeting_id: int) -> str:
+        """``"live"`` for a meeting recorded by Parley (mic/system channels), else ``"import"``."""
+        kinds = {r["kind"] for r in self._rows("SELECT kind FROM audio_sources WHERE meeting_id=?", (meeting_id,))}
+        return "live" if kinds & {"mic", "system"} else "import"
 
     def get_meeting(self, meeting_id: int) -> Meeting:
         """The meeting; ``num_speakers`` counts speakers who have turns, ``num_flagged`` unreviewed flagged turns."""
