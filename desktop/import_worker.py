@@ -85,6 +85,9 @@ class ImportWorker(QObject):
         self.started.emit(Path(path).name)
         throttle = Throttle(self._throttle_s)
         try:
+            from capture.decode import probe
+
+            probe(path)  # a bad file is rejected at once, not after the models have loaded
             if self._engine is None or self._options != options:
                 engine = self._engine_factory(options)  # slow: models load here, in this thread
                 with self._lock:

@@ -105,6 +105,15 @@ def hf_token() -> str | None:
     return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or None
 
 
+def _cpu_threads() -> int:
+    """CTranslate2 threads: ``$PARLEY_CPU_THREADS`` (set per worker by a batch import), else up to 4."""
+    try:
+        n = int(os.environ.get("PARLEY_CPU_THREADS", "0"))
+    except ValueError:
+        n = 0
+    return n if n > 0 else min(4, os.cpu_count() or 1)
+
+
 @functools.lru_cache(maxsize=2)
 def load_whisper(name: str = EMBEDDED_ASR, device: Device = Device("cpu", "int8"), cpu_threads: int = 0):
     """A faster-whisper ``WhisperModel``: embedded tiny.en, a local CTranslate2 folder, or a hub name."""
@@ -122,7 +131,7 @@ def load_whisper(name: str = EMBEDDED_ASR, device: Device = Device("cpu", "int8"
             source,
             device=device.kind,
             compute_type=device.compute_type,
-            cpu_threads=cpu_threads or min(4, os.cpu_count() or 1),
+            cpu_threads=cpu_threads or _cpu_threads(),
             local_files_only=os.environ.get("HF_HUB_OFFLINE") == "1",
         )
     except (OSError, ValueError, RuntimeError) as exc:

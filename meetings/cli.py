@@ -35,9 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, help="database file (default: the user data folder, or $PARLEY_DATA_DIR)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    imp = sub.add_parser("import", help="transcribe and diarize a recorded file")
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--title")
+    imp = sub.add_parser("import", help="transcribe and diarize recorded files (or every recording in a folder)")
+    imp.add_argument("files", type=Path, nargs="+", metavar="FILE_OR_DIR")
+    imp.add_argument("--title", help="meeting title (one file only; default: the file name)")
+    imp.add_argument("--jobs", "-j", type=_positive, default=1, help="worker processes for many files (each loads its own models, ~2.5 GB)")
     imp.add_argument("--num-speakers", type=_positive)
     imp.add_argument("--min-speakers", type=_positive)
     imp.add_argument("--max-speakers", type=_positive)
@@ -117,16 +118,12 @@ class _Bars:
 
 
 def cmd_import(args) -> int:
-    from meetings.pipeline import Engine
     from meetings.types import PipelineOptions
 
     if args.num_speakers and (args.min_speakers or args.max_speakers):
         raise ParleyError("use either --num-speakers or --min/--max-speakers, not both")
     if args.min_speakers and args.max_speakers and args.min_speakers > args.max_speakers:
         raise ParleyError("--min-speakers is larger than --max-speakers")
-    if not args.file.exists():
-        raise ParleyError(f"{args.file}: no such file")
-    store = _store(args)
     options = PipelineOptions(
         asr_model=args.model,
         diarization_model=args.diarization,
@@ -136,10 +133,34 @@ def cmd_import(args) -> int:
         min_speakers=args.min_speakers,
         max_speakers=args.max_speakers,
     )
+    if len(args.files) > 1 or args.files[0].is_dir():
+        if args.title:
+            raise ParleyError("--title names one meeting: import one file with it")
+        from meetings.batch import batch_command
+
+        return batch_command(args, _store(args), options)
+    return _import_one_file(args, options)
+
+
+def _import_one_file(args, options) -> int:
+    from capture.decode import file_sha256, probe
+
+    path = args.files[0]
+    if not path.exists():
+        raise ParleyError(f"{path}: no such file")
+    probe(path)  # a bad file is rejected before any model loads (DecodeError: one line, status 2)
+    store = _store(args)
+    existing = store.find_by_sha256(file_sha256(path))
+    if existing is not None and existing.status == "done":
+        print(f"already imported as meeting {existing.id}", file=sys.stderr)
+        _print_transcript(store, existing.id)
+        return 0
+    from meetings.pipeline import Engine
+
     bars = _Bars(not args.quiet)
     engine = Engine(options)
     try:
-        result = engine.import_file(args.file, store, title=args.title, emit=bars)
+        result = engine.import_file(path, store, title=args.title, emit=bars)
     finally:
         bars.close()
     for w in result.warnings:
@@ -269,6 +290,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    as_process = argv is None  # the console script / ``python -m meetings.cli``, not a caller in Python
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:
         from bench.run import main as bench_main
@@ -276,15 +298,26 @@ def main(argv: list[str] | None = None) -> int:
         return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
     except ParleyError as exc:
         if getattr(exc, "transcript", ""):  # finished but not saved (a full disk): the transcript is not lost
             sys.stdout.write(exc.transcript)
         print(f"parley: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        code = EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("parley: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if as_process and args.command == "import" and "torch" in sys.modules:
+        # Everything is written and committed; tearing down torch, CTranslate2 and pyannote at
+        # interpreter exit takes ~1.5 s more and does nothing for the user.
+        import logging
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

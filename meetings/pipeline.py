@@ -70,31 +70,28 @@ class Engine:
     """Holds the loaded models for one set of options; safe to reuse, not to share across threads."""
 
     def __init__(self, options: PipelineOptions = PipelineOptions(), *, recover_overlap: bool = True, voice_check: bool = True):
-        from diarization.asr import AsrOptions, Transcriber
-        from diarization.diarize import Diarizer
+        from diarization.loader import SpeechModels
         from diarization.models import resolve_device
 
         self.options = options
         self.recover_overlap = recover_overlap
         self.voice_check = voice_check
         self.device = resolve_device(options.device)
-        self.diarizer = Diarizer(options.diarization_model, self.device)
-        self.transcriber = Transcriber(
-            AsrOptions(
-                model=options.asr_model,
-                language=options.language,
-                beam_size=options.beam_size,
-                batch_size=options.batch_size,
-                vad_filter=options.vad_filter,
-            ),
-            self.device,
-        )
+        # Whisper loads now; the embedded diarizer loads on a background thread (diarization/loader.py)
+        self.models = SpeechModels(options, self.device)
         self._cancel = threading.Event()
+
+    @property
+    def diarizer(self):
+        return self.models.diarizer  # waits for the background load
+
+    @property
+    def transcriber(self):
+        return self.models.transcriber
 
     def cancel(self) -> None:
         self._cancel.set()
-        self.diarizer.cancel()
-        self.transcriber.cancel()
+        self.models.cancel()
 
     def process(self, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
         return process_audio(self, wav, duration, emit)
@@ -102,8 +99,7 @@ class Engine:
     def reset_cancel(self) -> None:
         """Forget an earlier cancel (a cancel during a job sticks until the job has stopped)."""
         self._cancel.clear()
-        self.diarizer.reset_cancel()
-        self.transcriber.reset_cancel()
+        self.models.reset_cancel()
 
     def check_cancel(self) -> None:
         if self._cancel.is_set():
@@ -210,30 +206,45 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
 
     o = engine.options
     timings = []
-    t0 = time.perf_counter()
-    audio = read_mono(wav)
-    dia = engine.diarizer(
-        audio,
-        num_speakers=o.num_speakers,
-        min_speakers=o.min_speakers,
-        max_speakers=o.max_speakers,
-        progress=lambda step, done, total: emit(Progress("diarize", done or 0, total, step)),
-    )
-    del audio
-    timings.append(StageTiming("diarize", time.perf_counter() - t0))
-    emit(StageDone("diarize", timings[-1].seconds))
-    engine.check_cancel()
 
-    t0 = time.perf_counter()
-    transcript = engine.transcriber(
-        lambda a, b: read_mono(wav, a, b),
-        duration,
-        pauses=speech_pauses(dia, duration),
-        progress=lambda d, t: emit(Progress("transcribe", d, t)),
-    )
-    timings.append(StageTiming("transcribe", time.perf_counter() - t0))
-    emit(StageDone("transcribe", timings[-1].seconds))
-    engine.check_cancel()
+    def diarize():
+        diarizer = engine.diarizer  # may still be loading (diarization/loader.py): not timed
+        t0 = time.perf_counter()
+        audio = read_mono(wav)
+        dia = diarizer(
+            audio,
+            num_speakers=o.num_speakers,
+            min_speakers=o.min_speakers,
+            max_speakers=o.max_speakers,
+            progress=lambda step, done, total: emit(Progress("diarize", done or 0, total, step)),
+        )
+        del audio
+        timings.append(StageTiming("diarize", time.perf_counter() - t0))
+        emit(StageDone("diarize", timings[-1].seconds))
+        engine.check_cancel()
+        return dia
+
+    def transcribe(dia):
+        t0 = time.perf_counter()
+        transcript = engine.transcriber(
+            lambda a, b: read_mono(wav, a, b),
+            duration,
+            pauses=speech_pauses(dia, duration) if dia is not None else (),
+            progress=lambda d, t: emit(Progress("transcribe", d, t)),
+        )
+        timings.append(StageTiming("transcribe", time.perf_counter() - t0))
+        emit(StageDone("transcribe", timings[-1].seconds))
+        engine.check_cancel()
+        return transcript
+
+    if duration <= engine.transcriber.options.window:
+        # One ASR window needs no pauses from the diarization: transcribe first, while the
+        # diarizer may still be loading in the background.
+        transcript = transcribe(None)
+        dia = diarize()
+    else:
+        dia = diarize()
+        transcript = transcribe(dia)
 
     t0 = time.perf_counter()
     primary = align(transcript.words, dia)
