@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
     QVBoxLayout,
 )
 
 from desktop.logic import fmt_clock
 
-__all__ = ["RenameDialog", "PickSpeakerDialog", "MergeSpeakersDialog", "FixSimilarDialog"]
+__all__ = ["RenameDialog", "PickSpeakerDialog", "MergeSpeakersDialog", "FixSimilarDialog", "EditWordDialog", "AddSpeakerDialog"]
 
 
 def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
@@ -142,3 +142,43 @@ class FixSimilarDialog(QDialog):
             for i in range(self.list.count())
             if self.list.item(i).checkState() == Qt.CheckState.Checked
         ]
+
+
+class EditWordDialog(QDialog):
+    """Fix a misheard word or name in place (one word may become several: "New York")."""
+
+    def __init__(self, word: str, context: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Edit word")
+        self.text_edit = QLineEdit(word)
+        self.text_edit.selectAll()
+        form = QFormLayout(self)
+        form.addRow(QLabel(f"…{context}…"))
+        form.addRow("Word:", self.text_edit)
+        form.addRow(_buttons(self, "Change"))
+
+    @property
+    def text(self) -> str:
+        return self.text_edit.text().strip()
+
+
+class AddSpeakerDialog(QDialog):
+    """A voice the diarizer missed: a new speaker, given the current turn straight away."""
+
+    def __init__(self, default_name: str, turn_label: str | None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("New speaker")
+        self.name_edit = QLineEdit(default_name)
+        self.name_edit.selectAll()
+        self.give = QCheckBox(f"Give them the turn at {turn_label}" if turn_label else "Give them the current turn")
+        self.give.setChecked(turn_label is not None)
+        self.give.setEnabled(turn_label is not None)
+        form = QFormLayout(self)
+        form.addRow(QLabel("A voice the diarizer did not tell apart:"))
+        form.addRow("Name:", self.name_edit)
+        form.addRow(self.give)
+        form.addRow(_buttons(self, "Add speaker"))
+
+    @property
+    def name(self) -> str:
+        return self.name_edit.text().strip()

@@ -187,23 +187,52 @@ class ImportProgressState:
 
 class WordClock:
     """Which word is being spoken at time t. Turns may overlap in time, so words are indexed
-    by start time across all turns; a word of ``prefer_turn`` wins when several are spoken."""
+    by start time across all turns; a word of ``prefer_turn`` (a turn id) wins when several are
+    spoken. A word shorter than :attr:`MIN_WORD` (Whisper gives some zero-length words, e.g.
+    3.76–3.76 s) counts as lasting that long, so it can be heard and marked; among words spoken
+    at once, the one that started last wins, and of those starting together, the first.
+    :meth:`update` swaps one turn's words without re-sorting the meeting."""
+
+    MIN_WORD = 0.2
 
     def __init__(self, turns: Sequence):
-        items = sorted(
-            (w.start, w.end, ti, wi) for ti, t in enumerate(turns) for wi, w in enumerate(t.words)
-        )
-        self._starts = [i[0] for i in items]
-        self._items = items
+        self._items = sorted(it for t in turns for it in self._of(t))
+        self._starts = [i[0] for i in self._items]
+
+    @classmethod
+    def _of(cls, turn) -> list[tuple[float, float, int, int]]:
+        return [(w.start, max(w.end, w.start + cls.MIN_WORD), turn.id, wi) for wi, w in enumerate(turn.words)]
+
+    def update(self, removed: Sequence, added: Sequence) -> None:
+        """``removed``: the old versions of changed (or deleted) turns; ``added``: the new versions."""
+        if len(removed) + len(added) > 200:  # cheaper to start again
+            gone = {t.id for t in removed}
+            keep = [it for it in self._items if it[2] not in gone]
+            self._items = sorted(keep + [it for t in added for it in self._of(t)])
+            self._starts = [i[0] for i in self._items]
+            return
+        for t in removed:
+            for it in self._of(t):
+                i = bisect.bisect_left(self._items, it)
+                if i < len(self._items) and self._items[i] == it:
+                    del self._items[i]
+                    del self._starts[i]
+        for t in added:
+            for it in self._of(t):
+                i = bisect.bisect_left(self._items, it)
+                self._items.insert(i, it)
+                self._starts.insert(i, it[0])
 
     def at(self, t: float, prefer_turn: int | None = None, lookback: int = 24) -> tuple[int, int] | None:
-        """(turn index, word index) of the word spoken at ``t`` (or the last one before it)."""
+        """(turn id, word index) of the word spoken at ``t`` (or the last one before it)."""
         i = bisect.bisect_right(self._starts, t) - 1
         if i < 0:
             return None
         speaking = [it for it in self._items[max(0, i - lookback) : i + 1] if it[1] > t]
         if speaking:
-            pick = next((it for it in reversed(speaking) if it[2] == prefer_turn), speaking[-1])
+            cands = [it for it in speaking if it[2] == prefer_turn] or speaking
+            latest = max(it[0] for it in cands)
+            pick = next(it for it in cands if it[0] == latest)
         else:
             pick = self._items[i]
         return pick[2], pick[3]

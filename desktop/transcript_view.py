@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import logging
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QSplitter,
-    QToolButton, QVBoxLayout, QWidget,
+    QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu,
+    QMessageBox, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget,
 )
 
-from desktop.dialogs import FixSimilarDialog, MergeSpeakersDialog, PickSpeakerDialog, RenameDialog
+from desktop.dialogs import AddSpeakerDialog, EditWordDialog, FixSimilarDialog, MergeSpeakersDialog, PickSpeakerDialog, RenameDialog
+from desktop.exporting import FILTERS, export_text, format_for, turns_as_text
+from desktop.find import find_in_turns
 from desktop.logic import SPEEDS, WordClock, fmt_clock, fmt_date, speaker_colour, step_speed
 from desktop.player import Player
-from desktop.session import ReviewSession
+from desktop.session import NeedsConfirmation, ReviewSession, SessionPatch, plural
 from desktop.summaries_panel import SummariesPanel
+from desktop.timeline import Timeline, talk_time
 from desktop.transcript_doc import TranscriptBrowser
 from meetings.errors import ParleyError
 
@@ -27,15 +32,16 @@ log = logging.getLogger(__name__)
 
 KEYS_HELP = (
     "Space play/pause · N / Shift+N next/previous flagged · ↑ ↓ turn · ← → word · 1–9 give turn to speaker · "
-    "Enter or A accept · S split at word · M merge with previous\n"
+    "0 new speaker · Enter or A accept · S split at word · M merge with previous · E edit word\n"
     "R rename speaker · Ctrl+Shift+R reassign all of a speaker · Ctrl+Shift+M merge speakers · F fix similar · "
-    "L loop turn · [ ] speed · Ctrl+Z undo · Ctrl+Shift+Z redo"
+    "L loop turn · [ ] speed · Ctrl+F find · Ctrl+C copy · Ctrl+E export · Ctrl+Z undo · Ctrl+Shift+Z redo"
 )
 
 
 class TranscriptView(QWidget):
     changed = Signal(int)  # meeting id: the store changed (library counts move)
     message = Signal(str)  # one line for the status bar
+    rendered = Signal()  # the view shows the session as it is now (after a correction or an open)
 
     def __init__(self, store, parent=None, *, player: Player | None = None, teacher=None):
         super().__init__(parent)
@@ -47,11 +53,13 @@ class TranscriptView(QWidget):
         self.suggestions: list = []
         self._clock = WordClock([])
         self._playing_word: tuple[int, int] | None = None
+        self._hits: list = []  # in-transcript search hits (turn, first word, end word)
+        self._hit: int | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._build()
         self._build_actions()
         self.player.positionChanged.connect(self._on_position)
-        self.player.playingChanged.connect(lambda p: self.play_button.setText("❚❚ Pause" if p else "▶ Play"))
+        self.player.playingChanged.connect(self._on_playing)
         self.player.notice.connect(self.message)
         if teacher is not None:
             teacher.ready.connect(self._on_voices_ready)
@@ -81,7 +89,10 @@ class TranscriptView(QWidget):
         self.speakers_button = QToolButton()
         self.speakers_button.setText("Speakers")
         self.speakers_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        for w in (self.play_button, self.speed, self.loop_button, self.fix_button, self.speakers_button):
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        for w in (self.play_button, self.speed, self.loop_button, self.fix_button, self.speakers_button, self.export_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         bar = QHBoxLayout()
         for w in (self.play_button, self.time_label, QLabel("Speed"), self.speed, self.loop_button):
@@ -89,18 +100,40 @@ class TranscriptView(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.fix_button)
         bar.addWidget(self.speakers_button)
+        bar.addWidget(self.export_button)
+
+        self.timeline = Timeline()
+        self.timeline.seekRequested.connect(self._seek_to_time)
+        self.find_box = QLineEdit()
+        self.find_box.setPlaceholderText("Find in this transcript…   Enter next · Shift+Enter previous · Esc close")
+        self.find_box.setClearButtonEnabled(True)
+        self.find_box.textChanged.connect(self._on_find_text)
+        self.find_box.returnPressed.connect(lambda: self.find_step(1))
+        self.find_box.installEventFilter(self)
+        self.find_label = QLabel()
+        self.find_label.setStyleSheet("color:#666;")
+        self.find_bar = QWidget()
+        fl = QHBoxLayout(self.find_bar)
+        fl.setContentsMargins(0, 0, 0, 0)
+        fl.addWidget(self.find_box, 1)
+        fl.addWidget(self.find_label)
+        self.find_bar.hide()
 
         self.browser = TranscriptBrowser()
         self.browser.wordClicked.connect(self._on_word_clicked)
         self.browser.turnClicked.connect(self._on_turn_clicked)
+        self.browser.editWordRequested.connect(self._edit_word_at)
+        self.browser.playFromRequested.connect(self._play_from)
         self.legend = QListWidget()
         self.legend.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.legend.itemDoubleClicked.connect(lambda item: self.rename(item.data(Qt.ItemDataRole.UserRole)))
         self.summaries = SummariesPanel()
+        self.summaries.timeLinkClicked.connect(self.go_to_time)
+        self.summaries.changed.connect(lambda: self.changed.emit(self.session.meeting_id) if self.session else None)
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
-        sl.addWidget(QLabel("<b>Speakers</b>  <span style='color:#777'>(press 1–9 to assign)</span>"))
+        sl.addWidget(QLabel("<b>Speakers</b>  <span style='color:#777'>(1–9 assign · 0 new)</span>"))
         self.legend.setMaximumHeight(200)
         sl.addWidget(self.legend, 1)
         sl.addSpacing(6)
@@ -118,6 +151,8 @@ class TranscriptView(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.stats)
         lay.addLayout(bar)
+        lay.addWidget(self.timeline)
+        lay.addWidget(self.find_bar)
         lay.addWidget(split, 1)
         lay.addWidget(self.hint)
 
@@ -133,7 +168,9 @@ class TranscriptView(QWidget):
             ("prev_word", "Select previous word", ["Left"], lambda: self._move_word(-1)),
             ("accept", "Accept turn (mark reviewed)", ["Return", "Enter", "A"], lambda: self._correct(self.session.accept)),
             ("split", "Split turn at selected word", ["S"], lambda: self._correct(self.session.split)),
-            ("merge_prev", "Merge with previous turn", ["M"], lambda: self._correct(self.session.merge_previous)),
+            ("merge_prev", "Merge with previous turn", ["M"], self.merge_previous),
+            ("edit_word", "Edit selected word…", ["E", "F2"], lambda: self.edit_word()),
+            ("add_speaker", "New speaker for this turn…", ["0"], self.add_speaker),
             ("rename", "Rename speaker…", ["R"], lambda: self.rename()),
             ("reassign_all", "Reassign all turns of this speaker…", ["Ctrl+Shift+R"], self.reassign_all),
             ("merge_speakers", "Merge speakers…", ["Ctrl+Shift+M"], self.merge_speakers),
@@ -141,6 +178,10 @@ class TranscriptView(QWidget):
             ("loop", "Loop current turn", ["L"], self.loop_button.toggle),
             ("slower", "Slower", ["["], lambda: self._speed(-1)),
             ("faster", "Faster", ["]"], lambda: self._speed(1)),
+            ("find_next", "Find next", ["F3"], lambda: self.find_step(1)),
+            ("find_prev", "Find previous", ["Shift+F3"], lambda: self.find_step(-1)),
+            ("copy", "Copy", ["Ctrl+C"], self.copy),
+            ("export", "Export transcript…", ["Ctrl+E"], lambda: self.choose_export()),
             ("undo", "Undo correction", ["Ctrl+Z"], lambda: self._correct(self.session.undo)),
             ("redo", "Redo correction", ["Ctrl+Shift+Z", "Ctrl+Y"], lambda: self._correct(self.session.redo)),
         ]
@@ -154,14 +195,21 @@ class TranscriptView(QWidget):
             self.addAction(act)
             self.acts[name] = act
         menu = QMenu(self)
-        for name in ("rename", "reassign_all", "merge_speakers", "fix_similar"):
+        for name in ("add_speaker", "rename", "reassign_all", "merge_speakers", "fix_similar"):
             menu.addAction(self.acts[name])
         self.speakers_button.setMenu(menu)
+        export_menu = QMenu(self)
+        export_menu.addAction(self.acts["export"])
+        export_menu.addSeparator()
+        for fmt, label in FILTERS.items():
+            export_menu.addAction(f"{label.split(' (')[0]} (.{fmt})…", lambda fmt=fmt: self._guarded("export", lambda: self.choose_export(fmt)))
+        self.export_button.setMenu(export_menu)
         self._set_enabled(False)
 
     def _set_enabled(self, on: bool) -> None:
         for act in self.acts.values():
             act.setEnabled(on)
+        self.export_button.setEnabled(on)
 
     # ------------------------------------------------------------------ meeting
     def open_meeting(self, meeting_id: int, turn_id: int | None = None) -> None:
@@ -174,39 +222,70 @@ class TranscriptView(QWidget):
         self.player.load(m.audio_path, m.duration)
         self.summaries.load(self.store, meeting_id)
         self._set_enabled(True)
+        self.find_box.clear()
+        self.find_bar.hide()
         self._render(scroll=True)
         if self.session.turn is not None:
             self.player.seek(self.session.turn.start)
         self.setFocus()
 
     def _render(self, scroll: bool = False) -> None:
+        """Draw the whole meeting (on open, or when a patch cannot say what changed)."""
+        s = self.session
+        self.browser.set_turns(s.turns, s.speaker_ids)
+        self._clock = WordClock(s.turns)
+        self._after_change(scroll)
+
+    def _refresh(self, patch: SessionPatch, old_turns: dict, old_speaker_ids: list[int], scroll: bool) -> None:
+        """Redraw only what a correction changed."""
+        s = self.session
+        if patch.full:
+            self._render(scroll)
+            return
+        dirty = set(patch.dirty)
+        if s.speaker_ids != old_speaker_ids:  # colours follow the speakers' order: redraw those whose colour moved
+            moved = {sid for sid in s.speaker_ids if speaker_colour(s.speaker_ids, sid) != speaker_colour(old_speaker_ids, sid)}
+            dirty |= {t.id for t in s.turns if t.speaker_id in moved}
+        self.browser.patch(patch.old_ids, s.turns, dirty, s.speaker_ids)
+        gone = [old_turns[i] for i in dirty if i in old_turns]
+        new = [s.turns[k] for i in dirty if (k := s.index_of(i)) is not None]
+        self._clock.update(gone, new)
+        self._after_change(scroll)
+
+    def _after_change(self, scroll: bool) -> None:
         s = self.session
         m = s.meeting
         self.title.setText(m.title)
         self.stats.setText(f"{fmt_date(m.created_at)} · {fmt_clock(m.duration)} · {s.stats}")
-        self.browser.set_turns(s.turns, s.speaker_ids)
-        self._clock = WordClock(s.turns)
+        self.timeline.set_meeting(s.turns, s.speakers, m.duration)
         self._playing_word = None
+        self._hits, self._hit = [], None
+        if self.find_bar.isVisible() and self.find_box.text().strip():
+            self._on_find_text(self.find_box.text(), move=False)
         self._render_legend()
         self._update_highlights(scroll=scroll)
         self._refresh_suggestions()
+        self.rendered.emit()
 
     def _render_legend(self) -> None:
         s = self.session
         self.legend.clear()
-        counts = {sid: 0 for sid in s.speaker_ids}
-        for t in s.turns:
-            counts[t.speaker_id] = counts.get(t.speaker_id, 0) + 1
+        counts = s.turn_counts()
+        talk = talk_time(s.turns)
         for n, spk in enumerate(s.speakers, 1):
-            item = QListWidgetItem(f"{n}   {spk.name}   ({counts.get(spk.id, 0)} turns)")
+            k = counts.get(spk.id, 0)
+            extra = f" · {fmt_clock(talk[spk.id])}" if spk.id in talk else ""
+            item = QListWidgetItem(f"{n}   {spk.name}   ({plural(k, 'turn')}{extra})")
             item.setForeground(QColor(speaker_colour(s.speaker_ids, spk.id)))
             item.setData(Qt.ItemDataRole.UserRole, spk.id)
+            item.setToolTip(f"{spk.name}: {plural(k, 'turn')}, talking for {fmt_clock(talk.get(spk.id, 0.0))}")
             self.legend.addItem(item)
 
     def _update_highlights(self, scroll: bool = False) -> None:
         s = self.session
         sel = (s.current, s.selected_word) if s.selected_word is not None else None
         self.browser.set_highlights(s.current if s.turns else None, self._playing_word, sel)
+        self.timeline.set_current((s.turn.start, s.turn.end) if s.turn is not None else None)
         if scroll:
             self.browser.scroll_to_turn(s.current)
         if self.loop_button.isChecked():
@@ -231,11 +310,17 @@ class TranscriptView(QWidget):
             self.message.emit(f"{name.replace('_', ' ')} failed: {exc}")
 
     def _correct(self, op) -> None:
-        """Run one correction (it writes to the store), then redraw from the store."""
+        """Run one correction (it writes to the store), then redraw what it changed."""
+        s = self.session
+        before = s.turn.id if s.turn is not None else None
+        old_turns = {t.id: t for t in s.turns}
+        old_speakers = s.speaker_ids
         text = op()
-        self._render(scroll=True)
-        self.summaries.load(self.store, self.session.meeting_id)  # corrections make summaries stale
-        self.changed.emit(self.session.meeting_id)
+        self._refresh(s.last_patch, old_turns, old_speakers, scroll=True)
+        if s.turn is not None and s.turn.id != before and not self.player.playing:
+            self.player.seek(s.turn.start)  # Space now plays the turn in view, not the one before
+        self.summaries.load(self.store, s.meeting_id)  # corrections make summaries stale
+        self.changed.emit(s.meeting_id)
         self.message.emit(text)
 
     def _move(self, delta: int) -> None:
@@ -260,23 +345,63 @@ class TranscriptView(QWidget):
         turn = self.session.turn if self.session else None
         self.player.set_loop((turn.start, max(turn.end, turn.start + 0.2)) if on and turn else None)
 
+    def go_to_time(self, seconds: float) -> None:
+        """Show the turn that starts at ``seconds`` (a summary's [mm:ss] link: whole seconds)."""
+        s = self.session
+        if s is None or not s.turns:
+            return
+        best = min(s.turns, key=lambda t: (abs(int(t.start) - seconds), t.start))
+        self.go_to_turn(best.id)
+
+    def go_to_turn(self, turn_id: int) -> None:
+        """Show a turn (a summary's [mm:ss] link, a search hit)."""
+        if self.session is None:
+            return
+        i = self.session.index_of(turn_id)
+        if i is None:
+            self.message.emit("That turn is no longer in the transcript (it was merged or split).")
+            return
+        self.session.select(i)
+        self._say(f"Turn at {fmt_clock(self.session.turn.start)} ({self.session.turn.speaker_name})")
+        self.setFocus()
+
     # ------------------------------------------------------------ playback
+    def _on_playing(self, playing: bool) -> None:
+        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+
     def _on_position(self, t: float) -> None:
         if self.session is None:
             return
-        self.time_label.setText(f"{fmt_clock(t)} / {fmt_clock(self.session.meeting.duration)}")
-        word = self._clock.at(t, prefer_turn=self.session.current)
+        s = self.session
+        self.time_label.setText(f"{fmt_clock(t)} / {fmt_clock(s.meeting.duration)}")
+        self.timeline.set_position(t)
+        hit = self._clock.at(t, prefer_turn=s.turn.id if s.turn is not None else None)
+        index = s.index_of(hit[0]) if hit is not None else None
+        word = (index, hit[1]) if index is not None else None
         scroll = False
-        if self.player.playing and word is not None and word[0] != self.session.current and not self.loop_button.isChecked():
-            self.session.select(word[0])  # the current turn follows the audio
+        if self.player.playing and word is not None and word[0] != s.current and not self.loop_button.isChecked():
+            s.select(word[0])  # the current turn follows the audio
             scroll = True
         if word != self._playing_word or scroll:
             self._playing_word = word
             self._update_highlights(scroll=scroll)
 
+    def _seek_to_time(self, t: float) -> None:
+        if self.session is None:
+            return
+        self.player.seek(t)
+        hit = self._clock.at(t)
+        if hit is not None and not self.player.playing:
+            i = self.session.index_of(hit[0])
+            if i is not None and i != self.session.current:
+                self.session.select(i)
+                self._update_highlights(scroll=True)
+        self.setFocus()
+
     def _on_word_clicked(self, turn: int, word: int) -> None:
         self.session.select(turn, word)
         self.player.seek(self.session.turn.words[word].start)
+        self._playing_word = (turn, word)  # a zero-length word is marked too, not the word after it
         self._update_highlights()
         self.setFocus()
 
@@ -285,6 +410,110 @@ class TranscriptView(QWidget):
         self.player.seek(self.session.turn.start)
         self._update_highlights()
         self.setFocus()
+
+    def _play_from(self, turn: int, word: int) -> None:
+        self._on_word_clicked(turn, word)
+        self.player.play()
+
+    # ------------------------------------------------------------ find (Ctrl+F)
+    def open_find(self) -> None:
+        if self.session is None:
+            return
+        self.find_bar.show()
+        self.find_box.setFocus()
+        self.find_box.selectAll()
+        if self.find_box.text().strip():
+            self._on_find_text(self.find_box.text(), move=False)
+
+    def close_find(self) -> None:
+        self.find_bar.hide()
+        self._hits, self._hit = [], None
+        self.browser.set_search_hits([], None)
+        self.setFocus()
+
+    def _on_find_text(self, text: str, move: bool = True) -> None:
+        if self.session is None:
+            return
+        self._hits = find_in_turns(self.session.turns, text)
+        self._hit = None
+        if self._hits and move:
+            cur = self.session.current
+            self._hit = next((i for i, h in enumerate(self._hits) if h[0] >= cur), 0)
+            self._show_hit()
+        self._draw_hits()
+
+    def find_step(self, delta: int) -> None:
+        if not self._hits:
+            self.message.emit(f"“{self.find_box.text().strip()}” is not in this transcript." if self.find_box.text().strip() else "Type what to find.")
+            return
+        self._hit = (delta > 0) - 1 if self._hit is None else (self._hit + delta) % len(self._hits)
+        self._hit %= len(self._hits)
+        self._show_hit()
+        self._draw_hits()
+
+    def _show_hit(self) -> None:
+        t, w0, w1 = self._hits[self._hit]
+        self.session.select(t, w0)
+        self._update_highlights()
+        a = self.browser.layout_info.word_span(t, w0)
+        b = self.browser.layout_info.word_span(t, w1 - 1)
+        if a and b:
+            self.browser.scroll_to_span(a[0], b[1])
+        if not self.player.playing:
+            self.player.seek(self.session.turn.words[w0].start)
+
+    def _draw_hits(self) -> None:
+        lay = self.browser.layout_info
+        spans = []
+        for t, w0, w1 in self._hits:
+            a, b = lay.word_span(t, w0), lay.word_span(t, w1 - 1)
+            if a and b:
+                spans.append((a[0], b[1]))
+        self.browser.set_search_hits(spans, self._hit)
+        n = len(self._hits)
+        text = self.find_box.text().strip()
+        self.find_label.setText("" if not text else (f"{self._hit + 1} of {n}" if self._hit is not None else plural(n, "match")) if n else "no match")
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.find_box and event.type() == event.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Escape:
+                self.close_find()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.find_step(-1)
+                return True
+        return super().eventFilter(obj, event)
+
+    # ------------------------------------------------------------ copy / export
+    def copy(self) -> None:
+        """The selected text, else the current turn as ``[mm:ss] Name: text``."""
+        text = self.browser.selected_text() if self.browser.textCursor().hasSelection() else ""
+        if not text and self.session.turn is not None:
+            text = turns_as_text([self.session.turn])
+        if text:
+            QApplication.clipboard().setText(text)
+            self.message.emit("Copied.")
+
+    def choose_export(self, fmt: str = "txt") -> QFileDialog:
+        m = self.session.meeting
+        dialog = QFileDialog(self, "Export transcript", str(Path.home() / f"{m.title}.{fmt}"))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        filters = [FILTERS[fmt], *(f for k, f in FILTERS.items() if k != fmt)]
+        dialog.setNameFilters(filters)
+        dialog.setDefaultSuffix(fmt)
+        self.dialog = dialog
+        dialog.fileSelected.connect(lambda path: self._guarded("export", lambda: self.export_to(path, format_for(path, dialog.selectedNameFilter()))))
+        dialog.open()
+        return dialog
+
+    def export_to(self, path: str, fmt: str) -> None:
+        text = export_text(self.store, self.session.meeting_id, fmt)
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ParleyError(f"Could not write {path}: {exc.strerror or exc}") from exc
+        self.message.emit(f"Exported {fmt.upper()} to {path}")
 
     # ------------------------------------------------------------ dialogs
     def _open(self, dialog, on_accept) -> None:
@@ -296,6 +525,47 @@ class TranscriptView(QWidget):
         dialog.accepted.connect(done)
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None) if self.dialog is dialog else None)
         dialog.open()
+
+    def merge_previous(self) -> None:
+        s = self.session
+        try:
+            self._correct(s.merge_previous)
+        except NeedsConfirmation as ask:
+            box = QMessageBox(QMessageBox.Icon.Question, "Merge two speakers' turns?", str(ask),
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+            box.button(QMessageBox.StandardButton.Yes).setText("Merge")
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+            self.dialog = box
+            box.accepted.connect(lambda: self._guarded("merge_prev", lambda: self._correct(lambda: s.merge_previous(confirmed=True))))
+            box.finished.connect(lambda _r: setattr(self, "dialog", None) if self.dialog is box else None)
+            box.open()
+            self.message.emit("These turns are two speakers': confirm the merge, or press Esc.")
+
+    def edit_word(self, word: int | None = None) -> None:
+        s = self.session
+        w = s.selected_word if word is None else word
+        if s.turn is None or w is None or not 0 <= w < len(s.turn.words):
+            raise ParleyError("Click the word to fix (or move to it with ← →), then press E.")
+        words = s.turn.words
+        context = " ".join(x.text.strip() for x in words[max(0, w - 4) : w + 5])
+        self._open(EditWordDialog(words[w].text.strip(), context, self), lambda d: self._correct(lambda: s.edit_word(w, d.text)))
+
+    def _edit_word_at(self, turn: int, word: int) -> None:
+        self.session.select(turn, word)
+        self._update_highlights()
+        self._guarded("edit_word", lambda: self.edit_word(word))
+
+    def add_speaker(self) -> None:
+        s = self.session
+        turn = s.turn
+        default = f"Speaker {len(s.speakers) + 1}"
+        while any(x.name == default for x in s.speakers):
+            default += "′"
+
+        def done(d):
+            self._correct(lambda: s.add_speaker(d.name, give_current=d.give.isChecked()))
+
+        self._open(AddSpeakerDialog(default, fmt_clock(turn.start) if turn is not None else None, self), done)
 
     def rename(self, speaker_id: int | None = None) -> None:
         s = self.session

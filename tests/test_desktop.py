@@ -103,7 +103,7 @@ def key(qtbot, view, k, mod=Qt.KeyboardModifier.NoModifier):
 def click_word(qtbot, view, turn_index: int, word_index: int) -> None:
     """Click the middle of a word on screen (real hit-testing through the document layout)."""
     b = view.browser
-    a, e = b.layout_info.word_spans[turn_index][word_index]
+    a, e = b.layout_info.word_span(turn_index, word_index)
     b.scroll_to_turn(turn_index)
     c = QTextCursor(b.document())
     c.setPosition(a)
