@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop.logic import fmt_clock, speaker_colour
@@ -15,6 +15,7 @@ from desktop.logic import fmt_clock, speaker_colour
 __all__ = ["Timeline", "talk_time"]
 
 LANE_H = 9
+TOP = 14
 NAME_W = 96
 FLAG_COLOUR = QColor("#e08a00")
 
@@ -49,10 +50,11 @@ class Timeline(QWidget):
         self._bars: list[tuple[int, float, float]] = []  # lane, start, end
         self._flags: list[float] = []
         self._current: tuple[float, float] | None = None
+        self._picture: QPixmap | None = None
         self.setFixedHeight(self._height())
 
     def _height(self) -> int:
-        return 14 + max(len(self._lanes), 1) * (LANE_H + 3) + 4
+        return TOP + max(len(self._lanes), 1) * (LANE_H + 3) + 4
 
     def set_meeting(self, turns: Sequence, speakers: Sequence, duration: float) -> None:
         ids = [s.id for s in speakers]
@@ -61,6 +63,7 @@ class Timeline(QWidget):
         self._lanes = [(s.name, QColor(speaker_colour(ids, s.id))) for s in speakers]
         self._bars = [(lane[t.speaker_id], t.start, max(t.end, t.start + 0.05)) for t in turns if t.speaker_id in lane]
         self._flags = [t.start for t in turns if t.flags and not t.reviewed]
+        self._picture = None
         self.setFixedHeight(self._height())
         self.update()
 
@@ -85,27 +88,52 @@ class Timeline(QWidget):
         w = max(self.width() - NAME_W - 8, 1)
         return min(max((x - NAME_W) / w, 0.0), 1.0) * self._duration
 
-    def paintEvent(self, _event) -> None:
-        p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#fafafa"))
-        top = 14
-        p.setPen(QColor("#888888"))
+    def resizeEvent(self, event) -> None:
+        self._picture = None
+        super().resizeEvent(event)
+
+    def _lanes_pixmap(self) -> QPixmap:
+        """Who talks when, drawn once per change (bars closer than a pixel are drawn as one)."""
+        if self._picture is not None and self._picture.size() == self.size():
+            return self._picture
+        pm = QPixmap(self.size())
+        pm.fill(QColor("#fafafa"))
+        p = QPainter(pm)
         f = p.font()
         f.setPointSizeF(max(f.pointSizeF() - 2, 6))
         p.setFont(f)
+        end = self._x(self._duration)
         for i, (name, colour) in enumerate(self._lanes):
-            y = top + i * (LANE_H + 3)
+            y = TOP + i * (LANE_H + 3)
             p.setPen(colour)
             p.drawText(QRectF(4, y - 2, NAME_W - 8, LANE_H + 4), Qt.AlignmentFlag.AlignVCenter, name)
-            p.fillRect(QRectF(NAME_W, y, self._x(self._duration) - NAME_W, LANE_H), QColor("#eeeeee"))
-        for lane, a, b in self._bars:
-            y = top + lane * (LANE_H + 3)
-            x0, x1 = self._x(a), self._x(b)
-            p.fillRect(QRectF(x0, y, max(x1 - x0, 1.0), LANE_H), self._lanes[lane][1])
+            p.fillRect(QRectF(NAME_W, y, end - NAME_W, LANE_H), QColor("#eeeeee"))
+        runs: dict[int, list[list[float]]] = {}
+        for lane, a, b in sorted(self._bars):
+            x0, x1 = self._x(a), max(self._x(b), self._x(a) + 1.0)
+            lane_runs = runs.setdefault(lane, [])
+            if lane_runs and x0 <= lane_runs[-1][1] + 1.0:
+                lane_runs[-1][1] = max(lane_runs[-1][1], x1)
+            else:
+                lane_runs.append([x0, x1])
+        for lane, items in runs.items():
+            y = TOP + lane * (LANE_H + 3)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(self._lanes[lane][1])
+            p.drawRects([QRectF(x0, y, x1 - x0, LANE_H) for x0, x1 in items])
         p.setPen(QPen(FLAG_COLOUR, 2))
-        for t in self._flags:
-            x = self._x(t)
-            p.drawLine(int(x), 3, int(x), 10)
+        xs = sorted({int(self._x(t)) for t in self._flags})
+        for x in xs:
+            p.drawLine(x, 3, x, 10)
+        p.setPen(QColor("#666666"))
+        p.drawText(QRectF(4, 0, NAME_W - 8, 12), Qt.AlignmentFlag.AlignLeft, fmt_clock(self._duration))
+        p.end()
+        self._picture = pm
+        return pm
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._lanes_pixmap())
         if self._current is not None:
             p.setPen(QPen(QColor("#1f6fb2"), 1))
             x0, x1 = self._x(self._current[0]), self._x(self._current[1])
@@ -113,8 +141,6 @@ class Timeline(QWidget):
         x = self._x(self._position)
         p.setPen(QPen(QColor("#c62828"), 2))
         p.drawLine(int(x), 0, int(x), self.height())
-        p.setPen(QColor("#666666"))
-        p.drawText(QRectF(4, 0, NAME_W - 8, 12), Qt.AlignmentFlag.AlignLeft, fmt_clock(self._duration))
         p.end()
 
     def mousePressEvent(self, event) -> None:

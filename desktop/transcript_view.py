@@ -315,6 +315,7 @@ class TranscriptView(QWidget):
         before = s.turn.id if s.turn is not None else None
         old_turns = {t.id: t for t in s.turns}
         old_speakers = s.speaker_ids
+        s.last_patch = SessionPatch(False, tuple(old_turns), frozenset())  # what a correction that changes nothing leaves
         text = op()
         self._refresh(s.last_patch, old_turns, old_speakers, scroll=True)
         if s.turn is not None and s.turn.id != before and not self.player.playing:
