@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     dele = sub.add_parser("delete", help="delete a meeting for good: its audio, transcript, summaries and voice data")
     dele.add_argument("id", type=int)
     dele.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    from meetings.record_cli import add_parsers as add_live_parsers
+
+    add_live_parsers(sub)  # devices, record, recover
     sub.add_parser("app", help="open the desktop app")
     sub.add_parser("bench", help="benchmark accuracy and speed on bench/data, the bundled eval set (python -m bench --help)")
     return p
@@ -75,7 +78,29 @@ def _store(args):
 
     store = Store(args.db) if args.db else Store.default()
     store.mark_interrupted()
+    if getattr(args, "command", None) != "recover":
+        from meetings.record_cli import pending_notice
+
+        pending_notice(store)  # a recording left by a crash is offered on the first start after it
     return store
+
+
+def cmd_devices(args) -> int:
+    from meetings.record_cli import cmd_devices as run
+
+    return run(args)
+
+
+def cmd_record(args) -> int:
+    from meetings.record_cli import cmd_record as run
+
+    return run(args, _store(args))
+
+
+def cmd_recover(args) -> int:
+    from meetings.record_cli import cmd_recover as run
+
+    return run(args, _store(args))
 
 
 class _Bars:
@@ -280,6 +305,9 @@ def cmd_delete(args) -> int:
 
 COMMANDS = {
     "delete": cmd_delete,
+    "devices": cmd_devices,
+    "record": cmd_record,
+    "recover": cmd_recover,
     "import": cmd_import,
     "list": cmd_list,
     "show": cmd_show,
@@ -307,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("parley: interrupted", file=sys.stderr)
         code = 130
-    if as_process and args.command == "import" and "torch" in sys.modules:
+    if as_process and args.command in ("import", "record", "recover") and "torch" in sys.modules:
         # Everything is written and committed; tearing down torch, CTranslate2 and pyannote at
         # interpreter exit takes ~1.5 s more and does nothing for the user.
         import logging

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Progress", "StageDone", "Finished", "Failed", "Event", "EventSink", "STAGES"]
+__all__ = ["Progress", "StageDone", "Finished", "Failed", "DeviceLost", "DeviceBack", "CaptureFailed", "Event", "EventSink", "STAGES"]
 
 #: The import pipeline's stages, in order.
 STAGES = ("decode", "diarize", "transcribe", "align", "save")
@@ -36,5 +36,29 @@ class Failed:
     message: str
 
 
-Event = Progress | StageDone | Finished | Failed
+@dataclass(frozen=True, slots=True)
+class DeviceLost:
+    """A live source stopped delivering (unplugged, server module gone); the recording goes on,
+    this channel as marked silence from ``at`` (seconds into the recording)."""
+
+    channel: str  # "mic" | "system"
+    device: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceBack:
+    channel: str
+    device: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFailed:
+    """The recording had to stop (a full disk, say); what was written is kept."""
+
+    message: str
+
+
+Event = Progress | StageDone | Finished | Failed | DeviceLost | DeviceBack | CaptureFailed
 EventSink = Callable[[Event], None]

@@ -1,0 +1,314 @@
+"""Audio sources behind one interface: microphones and "system audio" (what the computer plays),
+with a backend per OS chosen at run time.
+
+* Linux: PulseAudio / PipeWire (pipewire-pulse). Sources are listed with the server's own
+  ``pactl``; a source is opened through PortAudio's ALSA ``pulse`` device with ``PULSE_SOURCE``
+  naming it, so any source name the server knows works (``sys_out.monitor``, a headset, a
+  remapped source). Monitor sources are system audio, the others microphones.
+* Windows: microphones through PortAudio; system audio through WASAPI loopback, which PortAudio
+  lacks, from the ``soundcard`` package (``include_loopback=True``).
+* macOS: microphones through PortAudio; system audio through a virtual loopback device
+  (BlackHole, Loopback, Soundflower) — without one, a message says what to install.
+
+A backend gives :class:`Device` records and opens an :class:`InputStream`, whose callback gets
+float32 blocks ``(frames, 1)`` and a status flag for overflows. Streams are small and are
+re-opened by the recorder when a device comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from meetings.errors import ParleyError
+
+__all__ = [
+    "CaptureUnavailable", "Device", "InputStream", "BlockCallback", "list_devices", "find_device",
+    "backend_for", "PulseBackend", "PortAudioBackend", "WasapiLoopbackBackend", "MacLoopbackBackend",
+]
+
+#: ``callback(block (frames, 1) float32, overflowed)``, called on the audio thread: copy, never block
+BlockCallback = Callable[[np.ndarray, bool], None]
+
+
+class CaptureUnavailable(ParleyError):
+    """A source cannot be used here: wrong OS, missing package or driver, permission missing, gone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One capturable source. ``id`` is what ``--mic``/``--system`` accept and what the recorder
+    re-opens; ``kind`` is ``"mic"`` or ``"system"``."""
+
+    id: str
+    name: str
+    kind: str
+    backend: str
+    default: bool = False
+
+
+class InputStream:
+    """What a backend opens: ``start()``, ``close()``; blocks arrive on ``callback``."""
+
+    def start(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------- PortAudio
+class _PortAudioStream(InputStream):
+    def __init__(self, device, samplerate: int, blocksize: int, callback: BlockCallback, env: dict | None = None):
+        import sounddevice as sd
+
+        def cb(indata, frames, time_info, status):
+            callback(indata[:, :1].copy() if indata.shape[1] > 1 else indata.copy(), bool(status.input_overflow))
+
+        with _ENV_LOCK:  # PULSE_SOURCE is read when the ALSA pulse plugin opens the stream
+            saved = {k: os.environ.get(k) for k in (env or {})}
+            os.environ.update(env or {})
+            try:
+                self._stream = sd.InputStream(device=device, samplerate=samplerate, channels=1, dtype="float32",
+                                              blocksize=blocksize, latency="low", callback=cb)
+            except sd.PortAudioError as exc:
+                raise CaptureUnavailable(f"cannot open {device!r}: {exc}") from exc
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+
+    def start(self) -> None:
+        self._stream.start()
+
+    def close(self) -> None:
+        # abort, not stop: a vanished device may never drain; closing can block in the driver, so
+        # it runs on a helper thread and is abandoned after a moment
+        stream = self._stream
+
+        def shut():
+            try:
+                stream.abort(ignore_errors=True)
+                stream.close(ignore_errors=True)
+            except Exception:
+                pass
+
+        t = threading.Thread(target=shut, daemon=True)
+        t.start()
+        t.join(1.0)
+
+
+_ENV_LOCK = threading.Lock()
+
+
+def _portaudio():
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # the Linux wheel ships no PortAudio
+        raise CaptureUnavailable(f"PortAudio is not installed ({exc}); on Debian/Ubuntu: apt-get install libportaudio2") from exc
+    return sd
+
+
+class PortAudioBackend:
+    """Microphones through PortAudio (every OS). Device ids are PortAudio device names."""
+
+    name = "portaudio"
+
+    def devices(self) -> list[Device]:
+        sd = _portaudio()
+        try:
+            default_in = sd.default.device[0]
+        except Exception:
+            default_in = -1
+        out = []
+        for i, d in enumerate(sd.query_devices()):
+            if d["max_input_channels"] > 0:
+                out.append(Device(d["name"], d["name"], "mic", self.name, i == default_in))
+        return out
+
+    def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
+        return _PortAudioStream(device.id, samplerate, blocksize, callback)
+
+
+# --------------------------------------------------------------------------------- PulseAudio
+class PulseBackend:
+    """PulseAudio or PipeWire's pulse server: microphones and monitor sources (system audio)."""
+
+    name = "pulse"
+
+    def __init__(self, pactl: str | None = None):
+        self.pactl = pactl or shutil.which("pactl")
+
+    def available(self) -> bool:
+        if not self.pactl:
+            return False
+        try:
+            return subprocess.run([self.pactl, "info"], capture_output=True, timeout=3).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+    def _json(self, *args: str):
+        if not self.pactl:
+            raise CaptureUnavailable("pactl not found: install pulseaudio-utils (PulseAudio / PipeWire tools)")
+        try:
+            proc = subprocess.run([self.pactl, "-f", "json", *args], capture_output=True, text=True, timeout=5)
+        except subprocess.TimeoutExpired as exc:
+            raise CaptureUnavailable("the audio server does not answer (pactl timed out)") from exc
+        if proc.returncode != 0:
+            raise CaptureUnavailable(f"no audio server: {proc.stderr.strip() or 'pactl failed'}")
+        return json.loads(proc.stdout or "null")
+
+    def devices(self) -> list[Device]:
+        info = self._json("info") or {}
+        default_source = info.get("default_source_name", "")
+        default_monitor = f"{info.get('default_sink_name', '')}.monitor"
+        out = []
+        for s in self._json("list", "sources") or []:
+            is_monitor = s.get("monitor_source") not in (None, "", "n/a") or s["name"].endswith(".monitor")
+            kind = "system" if is_monitor else "mic"
+            default = s["name"] == (default_monitor if is_monitor else default_source)
+            out.append(Device(s["name"], s.get("description") or s["name"], kind, self.name, default))
+        return out
+
+    def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
+        _portaudio()
+        return _PortAudioStream("pulse", samplerate, blocksize, callback, env={"PULSE_SOURCE": device.id})
+
+
+# --------------------------------------------------------------------------------- Windows
+class WasapiLoopbackBackend:
+    """System audio on Windows: WASAPI loopback of each output device, through ``soundcard``.
+    Loopback delivers nothing while nothing plays; the recorder advances on its clock and fills
+    silence, so the time base holds."""
+
+    name = "wasapi-loopback"
+
+    def __init__(self, platform: str | None = None):
+        self.platform = platform or sys.platform
+
+    def _soundcard(self):
+        if not self.platform.startswith("win"):
+            raise CaptureUnavailable("WASAPI loopback (system audio) exists only on Windows")
+        try:
+            import soundcard
+        except ImportError as exc:
+            raise CaptureUnavailable("system audio on Windows needs the 'soundcard' package: pip install soundcard") from exc
+        return soundcard
+
+    def devices(self) -> list[Device]:
+        sc = self._soundcard()
+        default = sc.default_speaker().name
+        return [Device(m.name, f"{m.name} (loopback)", "system", self.name, m.name == default)
+                for m in sc.all_microphones(include_loopback=True) if m.isloopback]
+
+    def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
+        sc = self._soundcard()
+        mic = sc.get_microphone(device.id, include_loopback=True)
+        return _ThreadStream(lambda: mic.recorder(samplerate=samplerate, channels=1, blocksize=blocksize), blocksize, callback)
+
+
+class _ThreadStream(InputStream):
+    """A blocking reader (``soundcard``) on its own thread, delivering like a PortAudio callback."""
+
+    def __init__(self, make_recorder, blocksize: int, callback: BlockCallback):
+        self._make, self._n, self._cb = make_recorder, blocksize, callback
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="loopback-reader")
+
+    def _run(self) -> None:
+        with self._make() as rec:
+            while not self._stop.is_set():
+                data = np.asarray(rec.record(numframes=self._n), dtype=np.float32)
+                self._cb(data[:, :1] if data.ndim == 2 else data[:, None], False)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+
+
+# --------------------------------------------------------------------------------- macOS
+LOOPBACK_NAMES = ("blackhole", "loopback", "soundflower", "background music")
+
+MAC_HELP = ("no system-audio device found: install BlackHole (brew install blackhole-2ch), then in Audio MIDI "
+            "Setup create a Multi-Output Device with your speakers and BlackHole and select it as output; "
+            "also allow Parley to use the microphone (System Settings > Privacy & Security > Microphone)")
+
+
+class MacLoopbackBackend:
+    """System audio on macOS through a virtual loopback device (BlackHole and the like)."""
+
+    name = "mac-loopback"
+
+    def __init__(self, platform: str | None = None, portaudio: PortAudioBackend | None = None):
+        self.platform = platform or sys.platform
+        self.portaudio = portaudio or PortAudioBackend()
+
+    def devices(self) -> list[Device]:
+        if self.platform != "darwin":
+            raise CaptureUnavailable("the macOS system-audio backend runs only on macOS")
+        found = [Device(d.id, d.name, "system", self.name, False) for d in self.portaudio.devices()
+                 if any(k in d.name.lower() for k in LOOPBACK_NAMES)]
+        if not found:
+            raise CaptureUnavailable(MAC_HELP)
+        return [Device(d.id, d.name, d.kind, d.backend, i == 0) for i, d in enumerate(found)]
+
+    def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
+        try:
+            return self.portaudio.open(device, samplerate, blocksize, callback)
+        except CaptureUnavailable as exc:
+            raise CaptureUnavailable(f"{exc} — is microphone access allowed for this app? (System Settings > Privacy & Security)") from exc
+
+
+# --------------------------------------------------------------------------------- choice
+def backend_for(kind: str, platform: str | None = None):
+    """The backend that captures ``kind`` ("mic" or "system") on this machine."""
+    platform = platform or sys.platform
+    if platform.startswith("linux"):
+        pulse = PulseBackend()
+        if pulse.available():
+            return pulse
+        if kind == "mic":
+            return PortAudioBackend()
+        raise CaptureUnavailable("system audio on Linux needs PulseAudio or PipeWire (pipewire-pulse) running, and pactl")
+    if kind == "mic":
+        return PortAudioBackend()
+    if platform.startswith("win"):
+        return WasapiLoopbackBackend(platform)
+    if platform == "darwin":
+        return MacLoopbackBackend(platform)
+    raise CaptureUnavailable(f"no system-audio capture for {platform}")
+
+
+def list_devices(kind: str, platform: str | None = None) -> list[Device]:
+    return [d for d in backend_for(kind, platform).devices() if d.kind == kind]
+
+
+def find_device(kind: str, spec: str | None, platform: str | None = None) -> Device:
+    """The device ``spec`` names — an id, a number as ``parley devices`` lists it, or a part of
+    its name — or the default one when ``spec`` is None."""
+    devices = list_devices(kind, platform)
+    what = "microphone" if kind == "mic" else "system-audio source"
+    if not devices:
+        raise CaptureUnavailable(f"no {what} found")
+    if spec is None:
+        return next((d for d in devices if d.default), devices[0])
+    if spec.isdigit() and int(spec) < len(devices):
+        return devices[int(spec)]
+    for match in (lambda d: d.id == spec, lambda d: d.name == spec, lambda d: spec.lower() in (d.id + " " + d.name).lower()):
+        hits = [d for d in devices if match(d)]
+        if hits:
+            return hits[0]
+    raise CaptureUnavailable(f"no {what} called {spec!r}; `parley devices` lists them")

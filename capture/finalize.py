@@ -1,0 +1,135 @@
+"""From a recording folder to channels on one time base.
+
+Each channel's writer noted (frame, arrival time) anchors on the shared monotonic clock. Two
+sound cards differ by up to ~1 part in 1,000, so after an hour one channel would be 3.6 s off
+the other; :func:`fit_clock` fits each channel's frames to the clock and :func:`finalize`
+resamples each channel onto the nominal rate of the shared clock, block by block (a 2-hour
+recording never sits in memory whole), then writes one 16 kHz PCM16 file with a channel per
+source (mic left, system right) for playback and analysis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from capture.recorder import read_manifest
+
+__all__ = ["ClockFit", "fit_clock", "read_anchors", "finalize", "Finalized", "ROLES"]
+
+ROLES = ("mic", "system")  # channel order in the finalized file
+BLOCK = 16_000 * 60  # output frames per block
+
+
+@dataclass(frozen=True, slots=True)
+class ClockFit:
+    """Frame ``n`` of a channel was captured at ``offset + n * period`` seconds on the shared clock."""
+
+    offset: float
+    period: float
+
+    def drift_ppm(self, samplerate: int) -> float:
+        return (self.period * samplerate - 1.0) * 1e6
+
+
+def read_anchors(path: str | os.PathLike[str]) -> np.ndarray:
+    """(frames, seconds) rows; a half-written last line (a kill) is ignored."""
+    rows = []
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return np.zeros((0, 2))
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            try:
+                rows.append((float(parts[0]), float(parts[1])))
+            except ValueError:
+                continue
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
+def fit_clock(anchors: np.ndarray, samplerate: int, *, min_span: float = 60.0) -> ClockFit:
+    """Fit frames to the clock. Arrival times carry positive jitter (scheduling, buffering), so
+    the slope comes from least squares and the offset from the early edge of the residuals.
+    Over less than ``min_span`` seconds a slope cannot be told from jitter: nominal rate."""
+    nominal = 1.0 / samplerate
+    if len(anchors) == 0:
+        return ClockFit(0.0, nominal)
+    n, t = anchors[:, 0], anchors[:, 1]
+    period = nominal
+    if len(anchors) >= 3 and t[-1] - t[0] >= min_span:
+        period = float(np.polyfit(n, t, 1)[0])
+        if abs(period * samplerate - 1.0) > 0.01:  # more than 1 %: not drift, a broken clock reading
+            period = nominal
+    offset = float(np.percentile(t - period * n, 10))
+    return ClockFit(offset, period)
+
+
+@dataclass(frozen=True, slots=True)
+class Finalized:
+    path: Path  # 16 kHz PCM16, one channel per role in ``roles`` order
+    roles: tuple[str, ...]
+    duration: float
+    sha256: str
+    drift_ppm: dict
+    offsets: dict
+
+
+def _aligned_blocks(src: Path, fit: ClockFit, samplerate: int, base_offset: float, total: int):
+    """Yield blocks of the channel resampled onto frames k ↦ time base_offset + k / samplerate."""
+    import soundfile as sf
+
+    with sf.SoundFile(src) as f:
+        n_src = f.frames
+        for k0 in range(0, total, BLOCK):
+            k = np.arange(k0, min(total, k0 + BLOCK), dtype=np.float64)
+            pos = (base_offset + k / samplerate - fit.offset) / fit.period  # fractional source frame
+            lo = int(max(0, np.floor(pos[0]) - 1))
+            hi = int(min(n_src, np.ceil(pos[-1]) + 2))
+            if hi <= lo:
+                yield np.zeros(len(k), dtype=np.float32)
+                continue
+            f.seek(lo)
+            data = f.read(hi - lo, dtype="float32", always_2d=True)[:, 0]
+            out = np.interp(pos, np.arange(lo, lo + len(data)), data, left=0.0, right=0.0)
+            yield out.astype(np.float32)
+
+
+def finalize(folder: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Finalized:
+    """Write the recording in ``folder`` as one aligned file at ``out_path`` (via a temp name)."""
+    import soundfile as sf
+
+    folder, out_path = Path(folder), Path(out_path)
+    manifest = read_manifest(folder)
+    rate = int(manifest["samplerate"])
+    present = {c["role"]: folder / c["file"] for c in manifest["channels"] if (folder / c["file"]).exists()}
+    roles = tuple(r for r in ROLES if r in present)
+    if not roles:
+        raise FileNotFoundError(f"{folder}: the recording has no audio files")
+    fits = {r: fit_clock(read_anchors(folder / f"{r}.anchors"), rate) for r in roles}
+    lengths = {}
+    for r in roles:
+        info = sf.info(str(present[r]))
+        if info.samplerate != rate:
+            raise ValueError(f"{present[r].name}: {info.samplerate} Hz, the manifest says {rate} Hz")
+        lengths[r] = fits[r].offset + info.frames * fits[r].period
+    base = 0.0  # frame 0 of every channel is the recorder's start (t0) on the shared clock
+    total = int(round((max(lengths.values()) - base) * rate))
+    tmp = out_path.with_name(out_path.name + ".part")
+    h = hashlib.sha256()
+    gens = [_aligned_blocks(present[r], fits[r], rate, base, total) for r in roles]
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    with sf.SoundFile(tmp, "w", samplerate=rate, channels=len(roles), subtype="PCM_16", format="WAV") as out:
+        for blocks in zip(*gens):
+            frame = np.stack(blocks, axis=1)
+            out.write(frame)
+            h.update(frame.tobytes())
+    os.replace(tmp, out_path)
+    return Finalized(out_path, roles, total / rate, h.hexdigest(), {r: fits[r].drift_ppm(rate) for r in roles},
+                     {r: fits[r].offset for r in roles})

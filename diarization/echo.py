@@ -1,0 +1,112 @@
+"""Echo of the far end in the microphone: cancel it on the analysis copy, and tell echo from
+the local user's own words.
+
+With laptop speakers the microphone hears the remote side too, only ~3 dB below the system
+track. The raw mic stays as recorded; the copy that is transcribed goes through a block
+frequency-domain echo canceller: per 8-s block, the delay of the system track in the mic is
+found by cross-correlation, then a per-frequency least-squares (Wiener) echo path ``H(f)``
+maps the delayed system spectrum onto the mic's and the estimate is subtracted. What remains
+is the local voice (and whatever echo the linear model could not explain); :func:`echo_share`
+then says, per word, how much of the raw mic's energy the canceller took away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["EchoReport", "cancel_echo", "echo_share"]
+
+SR = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class EchoReport:
+    blocks: int
+    echo_blocks: int  # blocks where the system track was heard in the mic
+    median_lag_ms: float | None
+    erle_db: float | None  # echo return loss enhancement over the echo blocks (energy removed)
+
+
+def _lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[int, float]:
+    """Delay of ``ref`` inside ``mic`` (samples) and the normalised correlation at that delay."""
+    n = 1 << int(np.ceil(np.log2(len(mic) + len(ref))))
+    xc = np.fft.irfft(np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n)), n)
+    lags = np.r_[np.arange(0, max_lag + 1), np.arange(-min_lag, 0)]
+    vals = xc[lags % n]
+    k = int(np.argmax(np.abs(vals)))
+    denom = float(np.sqrt(np.sum(mic**2) * np.sum(ref**2))) or 1.0
+    return int(lags[k]), float(abs(vals[k]) / denom)
+
+
+def _shift(x: np.ndarray, lag: int) -> np.ndarray:
+    if lag > 0:
+        return np.r_[np.zeros(lag, dtype=x.dtype), x[:-lag]]
+    if lag < 0:
+        return np.r_[x[-lag:], np.zeros(-lag, dtype=x.dtype)]
+    return x
+
+
+def _cancel_block(mic: np.ndarray, ref: np.ndarray, nfft: int = 512) -> np.ndarray:
+    from scipy.signal import istft, stft
+
+    _, _, m = stft(mic, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
+    _, _, r = stft(ref, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
+    h = np.sum(m * np.conj(r), axis=1, keepdims=True) / (np.sum(np.abs(r) ** 2, axis=1, keepdims=True) + 1e-9)
+    e = m - h * r
+    _, out = istft(e, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary=True)
+    return out[: len(mic)].astype(np.float32)
+
+
+def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_lag_s: float = 0.4,
+                min_corr: float = 0.08) -> tuple[np.ndarray, EchoReport]:
+    """``mic`` with the echo of ``ref`` (the system track, same time base) removed."""
+    mic = np.asarray(mic, dtype=np.float32)
+    ref = np.asarray(ref, dtype=np.float32)
+    if len(ref) < len(mic):
+        ref = np.r_[ref, np.zeros(len(mic) - len(ref), dtype=np.float32)]
+    ref = ref[: len(mic)]
+    block, hop = int(block_s * SR), int(block_s * SR) // 2
+    out = np.zeros(len(mic), dtype=np.float64)
+    weight = np.zeros(len(mic), dtype=np.float64)
+    lags, removed, before, blocks, echo_blocks = [], 0.0, 0.0, 0, 0
+    starts = list(range(0, max(1, len(mic) - hop), hop)) or [0]
+    for s in starts:
+        e = min(len(mic), s + block)
+        m, r = mic[s:e], ref[s:e]
+        win = np.hanning(len(m)) if len(m) > 16 else np.ones(len(m))
+        if s == 0:
+            win[: len(m) // 2] = 1.0
+        if e == len(mic):
+            win[len(m) // 2:] = 1.0
+        blocks += 1
+        cleaned = m
+        if np.sum(r**2) > 1e-6 * len(r) and len(m) > 1024:
+            lag, corr = _lag(m, r, int(max_lag_s * SR), int(0.05 * SR))
+            if corr >= min_corr:
+                c = _cancel_block(m, _shift(r, lag))
+                em, ec = float(np.sum(m.astype(np.float64) ** 2)), float(np.sum(c.astype(np.float64) ** 2))
+                if ec < em:  # only ever take energy away
+                    cleaned = c
+                    echo_blocks += 1
+                    lags.append(lag)
+                    before += em
+                    removed += em - ec
+        out[s:e] += cleaned * win
+        weight[s:e] += win
+    cleaned = (out / np.maximum(weight, 1e-9)).astype(np.float32)
+    erle = 10 * np.log10(before / max(before - removed, 1e-12)) if before > 0 else None
+    return cleaned, EchoReport(blocks, echo_blocks, float(np.median(lags)) * 1000 / SR if lags else None, erle)
+
+
+def echo_share(raw: np.ndarray, cleaned: np.ndarray, start: float, end: float, pad: float = 0.05) -> float:
+    """Share (0..1) of the raw mic's energy over [start, end] that the canceller removed:
+    near 1 for a word that was only the far end's echo, near 0 for the local user's own."""
+    i0 = max(0, int((start - pad) * SR))
+    i1 = min(len(raw), max(i0 + 1, int((end + pad) * SR)))
+    er = float(np.sum(raw[i0:i1].astype(np.float64) ** 2))
+    if er <= 1e-12:
+        return 0.0
+    ec = float(np.sum(cleaned[i0:i1].astype(np.float64) ** 2))
+    return float(min(1.0, max(0.0, 1.0 - ec / er)))
