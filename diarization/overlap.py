@@ -167,9 +167,18 @@ def _drop_shared(found: list[tuple[Hidden, list[Word]]], window: float) -> list[
     return [(h, [w for w in words if not shared(w, h.speaker)]) for h, words in found]
 
 
-def recover_overlaps(turns: Sequence[Turn], dia: Diarization, transcribe: Clip, opts: OverlapOptions = OverlapOptions()) -> list[Turn]:
-    """Add an ``overlapped`` turn for each hidden stretch whose voice ASR recovers; time-ordered."""
-    found = [(h, dedupe_against_host(transcribe(h), turns, opts)) for h in hidden_speech(turns, dia, opts)]
+def recover_overlaps(
+    turns: Sequence[Turn], dia: Diarization, transcribe: Clip, opts: OverlapOptions = OverlapOptions(),
+    cancel: Callable[[], None] | None = None,
+) -> list[Turn]:
+    """Add an ``overlapped`` turn for each hidden stretch whose voice ASR recovers; time-ordered.
+
+    ``cancel`` (optional) is called before each decode and raises to stop (the import's cancel token)."""
+    found = []
+    for h in hidden_speech(turns, dia, opts):
+        if cancel is not None:
+            cancel()
+        found.append((h, dedupe_against_host(transcribe(h), turns, opts)))
     found = _drop_shared(found, opts.dedupe_window)
     extra = []
     for h, words in found:

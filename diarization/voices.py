@@ -41,6 +41,8 @@ __all__ = ["VoiceOptions", "VoiceWindow", "VoiceResult", "voice_windows", "clust
 
 Embed = Callable[[float, float], np.ndarray]
 EmbedMany = Callable[[Sequence[tuple[float, float]]], np.ndarray]  # spans → (n, dim), batched
+#: the cancel check runs before every this many embeddings (a fraction of a second on a CPU)
+CANCEL_EVERY = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,18 +233,28 @@ def recluster_voices(
     embed: Embed,
     opts: VoiceOptions = VoiceOptions(),
     embed_many: EmbedMany | None = None,
+    cancel: Callable[[], None] | None = None,
 ) -> VoiceResult:
     """Relabel the words of single-voice turns by re-clustering their windows' voices.
 
     Recovered overlap turns (``overlapped``) are passed through untouched. ``embed_many``
     (optional) embeds many spans at once, which is faster than one ``embed`` call each.
+    ``cancel`` (optional) is called before every :data:`CANCEL_EVERY` embeddings and raises to
+    stop the stage (the import's cancel token), so a cancel never waits for the whole stage.
     """
     def many(spans: Sequence[tuple[float, float]]) -> np.ndarray:
         if not spans:
             return np.zeros((0, 1))
-        if embed_many is not None:
-            return np.asarray(embed_many(spans), dtype=np.float64)
-        return np.stack([np.asarray(embed(a, b), dtype=np.float64) for a, b in spans])
+        parts = []
+        for k in range(0, len(spans), CANCEL_EVERY):
+            if cancel is not None:
+                cancel()
+            chunk = spans[k : k + CANCEL_EVERY]
+            if embed_many is not None:
+                parts.append(np.asarray(embed_many(chunk), dtype=np.float64))
+            else:
+                parts.append(np.stack([np.asarray(embed(a, b), dtype=np.float64) for a, b in chunk]))
+        return np.concatenate(parts)
 
     kept = [t for t in turns if t.overlapped]
     words = [w for t in turns if not t.overlapped for w in t.words]

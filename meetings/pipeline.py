@@ -257,6 +257,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
             dia.speakers,
             lambda a, b: engine.diarizer.embed(read_mono(wav, a, b)),
             embed_many=lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
+            cancel=engine.check_cancel,
         )
         dia = _with_new_voices(dia, voices.speakers, voices.new_centroids)
         turns = reshare(list(voices.turns), dia)
@@ -266,7 +267,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         t0 = time.perf_counter()
         margin_of = {id(t): m for t, m in zip(turns, margins or ())}
         edge_of = {id(t): m for t, m in zip(turns, edges or ())}
-        turns = recover_overlaps(turns, dia, lambda h: _transcribe_hidden(engine, wav, dia, h))
+        turns = recover_overlaps(turns, dia, lambda h: _transcribe_hidden(engine, wav, dia, h), cancel=engine.check_cancel)
         margins = [margin_of.get(id(t)) for t in turns] if margins is not None else None  # recovered turns: none
         edges = [edge_of.get(id(t)) for t in turns] if edges is not None else None
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
