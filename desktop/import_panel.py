@@ -94,8 +94,8 @@ class ImportPanel(QFrame):
             secs = s.seconds.get(stage)
             chip.setText(f"✓ {stage} {secs:.1f} s" if secs is not None else stage)
             chip.setStyleSheet(f"QLabel {{ {CHIP[st]} border-radius:4px; padding:1px 6px; }}")
-        if s.current and s.fraction < 0:
-            self.bar.setRange(0, 0)  # busy indicator when the stage has no total
+        if not s.current or s.fraction < 0:
+            self.bar.setRange(0, 0)  # busy indicator: loading models, or a stage with no total
         else:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * max(s.fraction, 0.0)))

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QTextDocument
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QListWidget, QListWidgetItem, QStackedWidget,
-    QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu, QPushButton, QListWidget, QListWidgetItem,
+    QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget,
 )
 
 from desktop.logic import fmt_clock, fmt_date, fmt_duration
@@ -78,7 +78,10 @@ class MeetingsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (2, 3, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{m.title}\n{m.audio_path}"
+            hint = {"cancelled": "\nImport cancelled: Retry or Delete (right-click)",
+                    "failed": "\nImport failed: Retry or Delete (right-click)",
+                    "interrupted": "\nImport interrupted: Retry or Delete (right-click)"}.get(m.status, "")
+            return f"{m.title}\n{m.audio_path}{hint}"
         return None
 
 
@@ -87,6 +90,8 @@ class LibraryPage(QWidget):
 
     openMeeting = Signal(int, object)  # meeting id, turn id or None
     importRequested = Signal()
+    retryRequested = Signal(int)  # meeting id: import its recording again
+    deleteRequested = Signal(int)  # meeting id (the window asks first)
 
     def __init__(self, store, parent=None):
         super().__init__(parent)
@@ -96,9 +101,15 @@ class LibraryPage(QWidget):
         self.import_button = QPushButton("Import recording…")
         self.import_button.setStyleSheet("QPushButton { background:#1f6fb2; color:white; padding:4px 12px; border-radius:4px; }")
         self.import_button.clicked.connect(self.importRequested)
+        self.retry_button = QPushButton("Retry import")
+        self.retry_button.clicked.connect(lambda: self._emit_selected(self.retryRequested))
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.clicked.connect(lambda: self._emit_selected(self.deleteRequested))
         top = QHBoxLayout()
         top.addWidget(title)
         top.addStretch(1)
+        top.addWidget(self.retry_button)
+        top.addWidget(self.delete_button)
         top.addWidget(self.import_button)
         self.search_box = QLineEdit()
         self.search_box.setPlaceholderText("Search all transcripts…  (Ctrl+F)")
@@ -123,6 +134,9 @@ class LibraryPage(QWidget):
             head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.table.doubleClicked.connect(self._open_row)
         self.table.activated.connect(self._open_row)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._row_menu)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self.empty = QLabel("No meetings yet.\n\nImport a recording with File ▸ Import… (Ctrl+O)\nor drop audio files onto this window.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setStyleSheet("color:#777; font-size:15px;")
@@ -152,9 +166,42 @@ class LibraryPage(QWidget):
 
     # ------------------------------------------------------------ meetings
     def refresh(self) -> None:
+        keep = self.selected_meeting()
         self.model.set_meetings(self.store.list_meetings())
+        if keep is not None:
+            self.select_meeting(keep.id)
         if not self.search_box.text().strip():
             self.stack.setCurrentIndex(0 if self.model.rowCount() else 1)
+        self._update_buttons()
+
+    def selected_meeting(self):
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return self.model.meeting(self.proxy.mapToSource(rows[0]).row()) if rows else None
+
+    def _update_buttons(self) -> None:
+        m = self.selected_meeting()
+        self.retry_button.setVisible(m is not None and m.status in ("cancelled", "failed", "interrupted"))
+        self.delete_button.setEnabled(m is not None)
+
+    def _emit_selected(self, signal) -> None:
+        m = self.selected_meeting()
+        if m is not None:
+            signal.emit(m.id)
+
+    def row_menu(self, meeting) -> QMenu:
+        """Open / Retry import (when it did not finish) / Delete… for one meeting."""
+        menu = QMenu(self)
+        if meeting.status == "done":
+            menu.addAction("Open", lambda: self.openMeeting.emit(meeting.id, None))
+        else:
+            menu.addAction("Retry import", lambda: self.retryRequested.emit(meeting.id))
+        menu.addAction("Delete…", lambda: self.deleteRequested.emit(meeting.id))
+        return menu
+
+    def _row_menu(self, point) -> None:
+        index = self.table.indexAt(point)
+        if index.isValid():
+            self.row_menu(self.model.meeting(self.proxy.mapToSource(index).row())).exec(self.table.viewport().mapToGlobal(point))
 
     def select_meeting(self, meeting_id: int) -> None:
         row = self.model.row_of(meeting_id)
@@ -163,7 +210,8 @@ class LibraryPage(QWidget):
 
     def _open_row(self, index: QModelIndex) -> None:
         m = self.model.meeting(self.proxy.mapToSource(index).row())
-        self.openMeeting.emit(m.id, None)
+        if m.status == "done":
+            self.openMeeting.emit(m.id, None)  # an unfinished import has no transcript: Retry / Delete are on the row
 
     # ------------------------------------------------------------ search
     def run_search(self) -> None:

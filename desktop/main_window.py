@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QStackedWidget,
@@ -89,29 +89,38 @@ class MainWindow(QMainWindow):
 
         self.library.openMeeting.connect(self.open_meeting)
         self.library.importRequested.connect(self.choose_files)
+        self.library.retryRequested.connect(self.retry_import)
+        self.library.deleteRequested.connect(self.ask_delete)
+        self.transcript.summaries.cloud_enabled = lambda: self.settings.cloud
+        self._quitting = False
+        self.quit_box = None
         self.transcript.changed.connect(lambda _id: self.library.refresh())
         self.transcript.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self._build_menus()
         self.library.refresh()
         self.sidebar.setCurrentRow(0)
         self.statusBar().showMessage("Drop recordings here to import them, or press Ctrl+O.")
+        self._restore_state()
 
     # ------------------------------------------------------------ chrome
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
         self.import_action = self._action(file, "&Import recording…", QKeySequence.StandardKey.Open, self.choose_files)
+        file.addAction(self.transcript.acts["export"])
         self.settings_action = self._action(file, "&Settings…", "Ctrl+,", self.open_settings)
         file.addSeparator()
         self._action(file, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         view = bar.addMenu("&View")
-        for i, name in enumerate(PAGES):
-            self._action(view, name, f"Ctrl+{i + 1}", lambda i=i: self.sidebar.setCurrentRow(i))
-        self._action(view, "Search transcripts", QKeySequence.StandardKey.Find, self._focus_search)
+        for i, name in enumerate(PAGES):  # triggered(checked) must not land in i
+            self._action(view, name, f"Ctrl+{i + 1}", lambda _checked=False, i=i: self.sidebar.setCurrentRow(i))
+        self.find_action = self._action(view, "Find (in this transcript, or in all)", QKeySequence.StandardKey.Find, self._focus_search)
+        self._action(view, "Search all transcripts", "Ctrl+Shift+F", self._focus_library_search)
         tr = bar.addMenu("&Transcript")
-        for name in ("play", "next_flag", "prev_flag", "accept", "split", "merge_prev", "rename", "reassign_all",
-                     "merge_speakers", "fix_similar", "loop", "slower", "faster", "undo", "redo"):
-            if name in ("accept", "rename", "loop", "undo"):
+        for name in ("play", "next_flag", "prev_flag", "accept", "split", "merge_prev", "edit_word", "add_speaker", "rename",
+                     "reassign_all", "merge_speakers", "fix_similar", "loop", "slower", "faster", "find_next", "find_prev",
+                     "copy", "undo", "redo"):
+            if name in ("accept", "add_speaker", "loop", "find_next", "undo"):
                 tr.addSeparator()
             tr.addAction(self.transcript.acts[name])
         help_menu = bar.addMenu("&Help")
@@ -134,6 +143,13 @@ class MainWindow(QMainWindow):
             self.transcript.setFocus()
 
     def _focus_search(self) -> None:
+        """Ctrl+F: find in the open transcript when it is on screen, else search the library."""
+        if self.stack.currentWidget() is self.transcript and self.transcript.session is not None:
+            self.transcript.open_find()
+        else:
+            self._focus_library_search()
+
+    def _focus_library_search(self) -> None:
         self.sidebar.setCurrentRow(0)
         self.library.search_box.setFocus()
         self.library.search_box.selectAll()
@@ -171,8 +187,12 @@ class MainWindow(QMainWindow):
         self.library.select_meeting(meeting_id)
         m = self.store.get_meeting(meeting_id)
         note = "was already imported" if duplicate else f"imported: {m.num_turns} turns, {m.num_flagged} flagged for review"
+        reviewing = self.stack.currentWidget() is self.transcript and self.transcript.session is not None \
+            and self.transcript.session.meeting_id != meeting_id
+        if reviewing:  # never pull the transcript away from under the user
+            note += " — it is in the library"
         self._import_ended(f"“{m.title}” {note}.", ok=True)
-        if not self.imports.queued:  # the last of a batch: show it
+        if not self.imports.queued and not reviewing:  # the last of a batch: show it
             self.open_meeting(meeting_id)
         self.importDone.emit(meeting_id)
 
@@ -226,9 +246,96 @@ class MainWindow(QMainWindow):
         self.library.refresh()
         self.sidebar.setCurrentRow(0)
 
+    # ------------------------------------------------------------ retry / delete
+    def retry_import(self, meeting_id: int) -> None:
+        m = self.store.get_meeting(meeting_id)
+        if not Path(m.source_path).is_file():
+            self.statusBar().showMessage(f"Cannot retry: the recording {m.source_path} is gone.", 15000)
+            return
+        self.import_files([m.source_path])  # an unfinished meeting is replaced by the new import
+
+    def ask_delete(self, meeting_id: int) -> QMessageBox:
+        m = self.store.get_meeting(meeting_id)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete meeting",
+                          f"Delete “{m.title}” with its transcript, corrections, summaries and its copy of the audio?\n"
+                          "The original recording is not touched.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.button(QMessageBox.StandardButton.Yes).setText("Delete")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.accepted.connect(lambda: self.delete_meeting(meeting_id))
+        self.delete_box = box
+        box.open()
+        return box
+
+    def delete_meeting(self, meeting_id: int) -> None:
+        """The meeting and everything of it, and the audio copy in the data folder (never the user's original)."""
+        m = self.store.get_meeting(meeting_id)
+        if self.transcript.session is not None and self.transcript.session.meeting_id == meeting_id:
+            self.transcript.close_meeting()
+        try:
+            self.store.delete_meeting(meeting_id)  # removes the audio inside the data folder too
+        except Exception as exc:  # e.g. it is being imported right now
+            self.statusBar().showMessage(f"Cannot delete “{m.title}”: {exc}", 15000)
+            return
+        self.library.refresh()
+        self.statusBar().showMessage(f"Deleted “{m.title}”.", 8000)
+
+    # ------------------------------------------------------------ state across runs
+    def _restore_state(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromHex(self.settings.window_geometry.encode()))
+        last = self.settings.last_meeting
+        if last.isdigit():
+            try:
+                if self.store.get_meeting(int(last)).status == "done":
+                    self.open_meeting(int(last))
+            except Exception:  # deleted since, or another database
+                pass
+
+    def _save_state(self) -> None:
+        from dataclasses import replace
+
+        s = self.transcript.session
+        self.settings = replace(self.settings, window_geometry=bytes(self.saveGeometry().toHex()).decode(),
+                                last_meeting=str(s.meeting_id) if s is not None else "")
+        try:
+            save_settings(self.settings_path, self.settings)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------ quitting
     def closeEvent(self, event) -> None:
+        if self.imports.busy and not self._quitting:
+            event.ignore()
+            self.ask_quit()
+            return
+        self._save_state()
         self.transcript.player.stop()
         self.imports.shutdown()
+        self.transcript.summaries.shutdown()
         if self.transcript.teacher is not None:
             self.transcript.teacher.shutdown()
         super().closeEvent(event)
+
+    def ask_quit(self) -> QMessageBox:
+        """Quitting during an import: ask; yes cancels it (the meeting is left 'cancelled') and quits."""
+        name = self.import_panel.state.name or "a recording"
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit Parley?",
+                          f"{name} is still being imported. Cancel the import and quit?\n"
+                          "You can retry it from the library later.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.button(QMessageBox.StandardButton.Yes).setText("Cancel import and quit")
+        box.button(QMessageBox.StandardButton.No).setText("Keep importing")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.accepted.connect(self._quit_after_cancel)
+        self.quit_box = box
+        box.open()
+        return box
+
+    def _quit_after_cancel(self) -> None:
+        self._quitting = True
+        self.statusBar().showMessage("Cancelling the import…")
+        self.imports.busyChanged.connect(lambda busy: self.close() if not busy else None)
+        self._cancel_import()
+        if not self.imports.busy:
+            self.close()

@@ -43,14 +43,24 @@ class AppSettings:
     device: str = "auto"
     language: str = ""  # "" = detect
     data_dir: str = ""  # "" = the default data folder
+    num_speakers: str = ""  # "" = let diarization decide; else how many people talk
+    cloud_summaries: str = ""  # "1": the app may send transcript text to Anthropic for summaries
+    window_geometry: str = ""  # hex of QWidget.saveGeometry()
+    last_meeting: str = ""  # the meeting open when the app was closed
 
     def pipeline_options(self) -> PipelineOptions:
+        n = self.num_speakers.strip()
         return PipelineOptions(
             asr_model=self.asr_model or "tiny.en",
             diarization_model=self.diarization_model or "embedded",
             device=self.device if self.device in DEVICES else "auto",
             language=self.language.strip() or None,
+            num_speakers=int(n) if n.isdigit() and int(n) > 0 else None,
         )
+
+    @property
+    def cloud(self) -> bool:
+        return self.cloud_summaries.strip().lower() in ("1", "true", "yes", "on")
 
 
 def default_settings_path() -> Path:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QPushButton, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from desktop.settings import (
@@ -40,6 +40,15 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(settings.device if settings.device in DEVICES else "auto")
         self.language = QLineEdit(settings.language)
         self.language.setPlaceholderText("detect (e.g. en, de, fr)")
+        self.num_speakers = QSpinBox()
+        self.num_speakers.setRange(0, 20)
+        self.num_speakers.setSpecialValueText("detect")
+        n = settings.num_speakers.strip()
+        self.num_speakers.setValue(int(n) if n.isdigit() else 0)
+        self.num_speakers.setToolTip("How many people talk in the recordings you import next (detect: diarization decides).")
+        self.cloud = QCheckBox("Cloud summaries: send transcript text (never audio) to Anthropic")
+        self.cloud.setChecked(settings.cloud)
+        self.cloud.setToolTip("Off: summaries are written offline on this machine. On: the cost is shown before each run.")
         self.data_dir = QLineEdit(settings.data_dir)
         self.data_dir.setPlaceholderText(default_data_dir)
         browse = QPushButton("Browse…")
@@ -70,9 +79,11 @@ class SettingsDialog(QDialog):
         form.addRow("Diarization model:", self.diarization)
         form.addRow("Device:", self.device)
         form.addRow("Language:", self.language)
+        form.addRow("Number of speakers:", self.num_speakers)
         form.addRow("Data folder:", data_row)
         form.addRow("Anthropic API key:", key_row)
         form.addRow("", self.key_state)
+        form.addRow("Summaries:", self.cloud)
         note = QLabel("Model settings apply to the next import. The API key is kept in your system keyring, "
                       "never in Parley's database; only transcript text is sent, and only when you ask for summaries.")
         note.setWordWrap(True)
@@ -121,6 +132,8 @@ class SettingsDialog(QDialog):
             device=self.device.currentText(),
             language=self.language.text().strip(),
             data_dir=self.data_dir.text().strip(),
+            num_speakers=str(self.num_speakers.value()) if self.num_speakers.value() else "",
+            cloud_summaries="1" if self.cloud.isChecked() else "",
         )
 
     def accept(self) -> None:

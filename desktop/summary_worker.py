@@ -35,13 +35,18 @@ class SummaryWorker(QObject):
 
     @Slot(str, int, bool)
     def run(self, db_path: str, meeting_id: int, local: bool) -> None:
+        from dataclasses import replace
+
         from meetings.store import Store
+        from summaries.config import load_settings
         from summaries.service import summarize_events
         from summaries.types import EstimateReady, Finished, Notice, Progress
 
         try:
+            # the app's own switch (Settings ▸ Cloud summaries) decides; the user confirmed the cost
+            settings = load_settings() if local else replace(load_settings(), cloud_enabled=True)
             with Store(Path(db_path)) as store:
-                for event in summarize_events(store, meeting_id, local=local):
+                for event in summarize_events(store, meeting_id, local=local, settings=settings):
                     if isinstance(event, Progress):
                         self.progress.emit(f"{event.stage}: {event.detail}" if event.detail else event.stage)
                     elif isinstance(event, EstimateReady):

@@ -229,6 +229,19 @@ class TranscriptView(QWidget):
             self.player.seek(self.session.turn.start)
         self.setFocus()
 
+    def close_meeting(self) -> None:
+        """Show nothing (the open meeting was deleted)."""
+        self.player.stop()
+        self.player.load(None, 0.0)
+        self.session = None
+        self._set_enabled(False)
+        self.browser.set_turns([], [])
+        self.timeline.set_meeting([], [], 0.0)
+        self.legend.clear()
+        self.title.setText("No meeting open")
+        self.stats.clear()
+        self.find_bar.hide()
+
     def _render(self, scroll: bool = False) -> None:
         """Draw the whole meeting (on open, or when a patch cannot say what changed)."""
         s = self.session
