@@ -102,5 +102,5 @@ def test_cancel_a_running_import(qtbot, store, tmp_path):
     qtbot.waitUntil(lambda: not window.imports.busy)
     assert "cancelled" in window.import_panel.headline.text().lower()
     (m,) = store.list_meetings()
-    assert m.status == "failed" and m.num_turns == 0
+    assert m.status == "cancelled" and m.num_turns == 0
     window.close()
