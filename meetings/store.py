@@ -175,7 +175,7 @@ class Store:
         """A damaged database is refused at open, before anything is written to it."""
         rows = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)").fetchall()]
         if rows != ["ok"]:
-            raise sqlite3.DatabaseError("; ".join(map(str, rows))[:300])
+            raise sqlite3.DatabaseError(" ".join(" ".join(map(str, rows)).split())[:200])
 
     @classmethod
     def default(cls) -> Store:
