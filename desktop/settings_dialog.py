@@ -17,6 +17,16 @@ from desktop.settings import (
 __all__ = ["SettingsDialog"]
 
 
+def _installed(kind: str, fallback) -> list[str]:
+    """The models installed on this machine (``parley models``), embedded first."""
+    try:
+        from diarization.catalogue import installed
+
+        return installed(kind)
+    except Exception:  # the speech stack is missing or broken: offer the defaults
+        return list(fallback[:1])
+
+
 def _editable_combo(values, current: str) -> QComboBox:
     combo = QComboBox()
     combo.setEditable(True)
@@ -31,10 +41,12 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Parley settings")
         self.setMinimumWidth(560)
         self.settings = settings
-        self.asr = _editable_combo(ASR_MODELS, settings.asr_model)
-        self.asr.setToolTip("tiny.en is embedded and works offline; other names download from Hugging Face once.")
-        self.diarization = _editable_combo(DIARIZATION_MODELS, settings.diarization_model)
-        self.diarization.setToolTip("embedded works offline; pyannote pipelines need HF_TOKEN in the environment.")
+        self.asr = _editable_combo(_installed("asr", ASR_MODELS), settings.asr_model)
+        self.asr.setToolTip("The installed models. tiny.en is embedded and works offline; `parley models get NAME` "
+                            "downloads another (small, medium, large-v3, turbo …), or type its name.")
+        self.diarization = _editable_combo(_installed("diarization", DIARIZATION_MODELS), settings.diarization_model)
+        self.diarization.setToolTip("The installed pipelines. embedded works offline; pyannote pipelines need HF_TOKEN "
+                                    "(`parley models get pyannote/speaker-diarization-community-1`).")
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
         self.device.setCurrentText(settings.device if settings.device in DEVICES else "auto")

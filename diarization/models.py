@@ -101,8 +101,16 @@ def embedded_campplus_path() -> Path:
 
 
 def hf_token() -> str | None:
-    """The Hugging Face token, from the environment (never stored by Parley)."""
-    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or None
+    """The Hugging Face token: ``$HF_TOKEN``, else the one ``hf auth login`` saved (Parley stores none)."""
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if token:
+        return token
+    try:
+        from huggingface_hub import get_token
+
+        return get_token() or None
+    except Exception:  # an unreadable token file is no token
+        return None
 
 
 def _cpu_threads() -> int:
@@ -145,7 +153,7 @@ def _hub_reason(what: str, name: str, exc: BaseException) -> str:
     if "401" in text or "403" in text or "gated" in text or "unauthorized" in text or "token" in text:
         hint = "the Hugging Face hub refused access: accept the model's conditions and set HF_TOKEN"
     elif any(k in text for k in ("connect", "offline", "resolve", "network", "local_files_only", "cannot find", "localentrynotfound", "timed out")):
-        hint = "it is not on this machine and the Hugging Face hub cannot be reached (offline?)"
+        hint = f"it is not on this machine and the Hugging Face hub cannot be reached (offline?); `parley models get {name}` downloads it"
     elif "unsupported" in text or "invalid" in text:
         hint = f"it is not a valid model ({str(exc).splitlines()[0][:120]})"
     else:

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_live_parsers(sub)  # devices, record, recover
     sub.add_parser("app", help="open the desktop app")
+    from meetings.models_cli import add_parser as add_models_parser
+
+    add_models_parser(sub)
     sub.add_parser("bench", help="benchmark accuracy and speed on bench/data, the bundled eval set (python -m bench --help)")
     return p
 
@@ -303,6 +306,12 @@ def cmd_delete(args) -> int:
     return 0
 
 
+def _cmd_models(args) -> int:
+    from meetings.models_cli import cmd_models
+
+    return cmd_models(args)
+
+
 COMMANDS = {
     "delete": cmd_delete,
     "devices": cmd_devices,
@@ -314,6 +323,7 @@ COMMANDS = {
     "export": cmd_export,
     "summarize": cmd_summarize,
     "app": cmd_app,
+    "models": _cmd_models,
 }
 
 
