@@ -146,6 +146,7 @@ class TranscriptView(QWidget):
         split.setSizes([860, 300])
         self.hint = QLabel(KEYS_HELP)
         self.hint.setStyleSheet("color:#777; font-size:11px;")
+        self.hint.setWordWrap(True)  # the window stays resizable on a small screen
         lay = QVBoxLayout(self)
         lay.setContentsMargins(12, 10, 12, 8)
         lay.addWidget(self.title)
@@ -489,6 +490,10 @@ class TranscriptView(QWidget):
         self.find_label.setText("" if not text else (f"{self._hit + 1} of {n}" if self._hit is not None else plural(n, "match")) if n else "no match")
 
     def eventFilter(self, obj, event) -> bool:
+        if obj is self.find_box and event.type() == event.Type.ShortcutOverride and event.key() in (
+                Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+            event.accept()  # Enter finds the next hit here: it must not accept the turn
+            return True
         if obj is self.find_box and event.type() == event.Type.KeyPress:
             if event.key() == Qt.Key.Key_Escape:
                 self.close_find()
@@ -522,9 +527,11 @@ class TranscriptView(QWidget):
         return dialog
 
     def export_to(self, path: str, fmt: str) -> None:
+        from meetings.files import write_private
+
         text = export_text(self.store, self.session.meeting_id, fmt)
         try:
-            Path(path).write_text(text, encoding="utf-8")
+            write_private(path, text)  # user-only, like the database and `parley export`
         except OSError as exc:
             raise ParleyError(f"Could not write {path}: {exc.strerror or exc}") from exc
         self.message.emit(f"Exported {fmt.upper()} to {path}")
