@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,13 +65,24 @@ class InputStream:
     def close(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def healthy(self) -> bool:
+        """False when the stream no longer records its device (the server moved or dropped it)."""
+        return True
+
 
 # --------------------------------------------------------------------------------- PortAudio
 class _PortAudioStream(InputStream):
     def __init__(self, device, samplerate: int, blocksize: int, callback: BlockCallback, env: dict | None = None):
         import sounddevice as sd
 
+        self.muted = False
+        self._unmute_at = 0.0
+
         def cb(indata, frames, time_info, status):
+            if self.muted:
+                if not self._unmute_at or time.monotonic() < self._unmute_at:
+                    return
+                self.muted = False
             callback(indata[:, :1].copy() if indata.shape[1] > 1 else indata.copy(), bool(status.input_overflow))
 
         with _ENV_LOCK:  # PULSE_SOURCE is read when the ALSA pulse plugin opens the stream
@@ -91,6 +103,10 @@ class _PortAudioStream(InputStream):
     def start(self) -> None:
         self._stream.start()
 
+    def flush_then_unmute(self, after: float = 0.05) -> None:
+        """Keep dropping blocks for ``after`` s (what the server had buffered from elsewhere)."""
+        self._unmute_at = time.monotonic() + after
+
     def close(self) -> None:
         # abort, not stop: a vanished device may never drain; closing can block in the driver, so
         # it runs on a helper thread and is abandoned after a moment
@@ -109,6 +125,7 @@ class _PortAudioStream(InputStream):
 
 
 _ENV_LOCK = threading.Lock()
+_OPEN_LOCK = threading.Lock()
 
 
 def _portaudio():
@@ -148,6 +165,8 @@ class PulseBackend:
 
     def __init__(self, pactl: str | None = None):
         self.pactl = pactl or shutil.which("pactl")
+        self._sub = None
+        self._changed, self._checked, self._where, self._where_lock = threading.Event(), 0.0, {}, threading.Lock()
 
     def available(self) -> bool:
         if not self.pactl:
@@ -182,7 +201,76 @@ class PulseBackend:
 
     def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
         _portaudio()
-        return _PortAudioStream("pulse", samplerate, blocksize, callback, env={"PULSE_SOURCE": device.id})
+        self._watch()
+        with _OPEN_LOCK:  # our new source-output is the one that was not there before
+            before = {o["index"] for o in self._outputs()}
+            stream = _PortAudioStream("pulse", samplerate, blocksize, callback, env={"PULSE_SOURCE": device.id})
+            stream.start()
+            mine = [o for o in self._outputs() if o["index"] not in before
+                    and str(o.get("properties", {}).get("application.process.id")) == str(os.getpid())]
+        sources = {s["name"]: s["index"] for s in self._json("list", "sources") or []}
+        source_names = list(sources)
+        source = sources.get(device.id)
+        if mine:
+            # opened through "the default source" (PULSE_SOURCE), the stream follows the default:
+            # the server moves it whenever the default changes (a mic coming back would take the
+            # system channel). A move makes the source the stream's own choice; a move onto the
+            # source it is already on does nothing, so it goes via another one, muted meanwhile.
+            other = next((n for n in source_names if n != device.id), None)
+            stream.muted = True
+            for target in ([other] if other else []) + [device.id]:
+                subprocess.run([self.pactl, "move-source-output", str(mine[0]["index"]), target], capture_output=True, timeout=5)
+            stream.flush_then_unmute()
+        stream.healthy = lambda: self._healthy(mine[0]["index"] if mine else None, source)
+        stream.start = lambda: None  # already started, to find its source-output
+        return stream
+
+    def _outputs(self) -> list[dict]:
+        return self._json("list", "source-outputs") or []
+
+    def _healthy(self, output: int | None, source: int | None) -> bool:
+        """False once the server moved our stream off its source (PulseAudio moves the streams of
+        a vanished source to the default one — a lost mic would silently record the system audio)
+        or dropped it."""
+        if output is None or source is None:
+            return True  # cannot tell (an older server): trust the callbacks
+        with self._where_lock:
+            if self._changed.is_set() or time.monotonic() - self._checked > 2.0:
+                self._changed.clear()
+                try:
+                    self._where = {o["index"]: o.get("source") for o in self._outputs()}
+                except (CaptureUnavailable, ValueError):  # a busy server: ask again at the next event
+                    self._changed.set()
+                    return True
+                if os.environ.get("PARLEY_DEBUG_PULSE"):
+                    print("pulse outputs", self._where, "want", output, source, file=sys.stderr)
+                self._checked = time.monotonic()
+            return self._where.get(output) == source
+
+    def _watch(self) -> None:
+        """``pactl subscribe`` in the background: a source or source-output event marks the
+        streams for a check at once (tens of ms), instead of polling the server."""
+        if self._sub is not None or not self.pactl:
+            return
+        try:
+            self._sub = subprocess.Popen([self.pactl, "subscribe"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        except OSError:
+            self._sub = None
+            return
+
+        def read(sub=self._sub, changed=self._changed):
+            for line in sub.stdout:
+                if "source" in line:
+                    changed.set()
+
+        threading.Thread(target=read, daemon=True, name="pactl-subscribe").start()
+
+    def close(self) -> None:
+        sub = self._sub
+        if sub is not None:
+            sub.kill()
+            sub.wait()
+            self._sub = None
 
 
 # --------------------------------------------------------------------------------- Windows
@@ -273,11 +361,21 @@ class MacLoopbackBackend:
 
 
 # --------------------------------------------------------------------------------- choice
+_BACKENDS: dict = {}
+
+
 def backend_for(kind: str, platform: str | None = None):
-    """The backend that captures ``kind`` ("mic" or "system") on this machine."""
+    """The backend that captures ``kind`` ("mic" or "system") on this machine (one per process)."""
     platform = platform or sys.platform
+    key = (kind, platform)
+    if key not in _BACKENDS:
+        _BACKENDS[key] = _choose(kind, platform)
+    return _BACKENDS[key]
+
+
+def _choose(kind: str, platform: str):
     if platform.startswith("linux"):
-        pulse = PulseBackend()
+        pulse = next((b for b in _BACKENDS.values() if isinstance(b, PulseBackend)), None) or PulseBackend()
         if pulse.available():
             return pulse
         if kind == "mic":

@@ -50,7 +50,11 @@ def read_anchors(path: str | os.PathLike[str]) -> np.ndarray:
                 rows.append((float(parts[0]), float(parts[1])))
             except ValueError:
                 continue
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+    kept = []  # frames and times only grow; anything else is a torn or stray line
+    for n, t in rows:
+        if not kept or (n > kept[-1][0] and t >= kept[-1][1]):
+            kept.append((n, t))
+    return np.asarray(kept, dtype=np.float64).reshape(-1, 2)
 
 
 def fit_clock(anchors: np.ndarray, samplerate: int, *, min_span: float = 60.0) -> ClockFit:

@@ -39,7 +39,7 @@ __all__ = ["ChannelSpec", "ChannelStatus", "RecorderStatus", "Recorder", "MANIFE
 
 MANIFEST = "recording.json"
 SYNC_EVERY = 0.5  # seconds between header rewrites + fsync (a kill loses at most this much)
-STALL = 1.0  # no block for this long: the device is lost
+STALL = 2.0  # no block for this long: the device is lost (servers stall ~1 s when their modules change)
 ARRIVAL_GAP = 0.5  # a pause in arrivals longer than this may hide missing audio
 MIN_GAP = 0.1  # missing audio shorter than this is jitter, not a gap
 REOPEN_EVERY = 0.5
@@ -123,6 +123,8 @@ class _Channel:
     level: float = 0.0
     peak: float = 0.0
     got_audio: bool = False
+    opened_at: float = 0.0
+    generation: int = 0  # blocks of an older stream (one the server moved elsewhere) are not this device's
 
 
 class Recorder:
@@ -251,11 +253,13 @@ class Recorder:
     def _open(self, ch: _Channel, device: Device) -> None:
         backend = self._backend_for(ch.spec.role)
 
+        generation = ch.generation
+
         def callback(block: np.ndarray, overflowed: bool, ch=ch) -> None:
             if overflowed:
                 ch.overflows += 1
             try:
-                ch.queue.put_nowait((block, time.monotonic()))
+                ch.queue.put_nowait((block, time.monotonic(), generation))
             except queue.Full:
                 ch.dropped += 1
                 ch.dropped_frames += len(block)
@@ -263,6 +267,7 @@ class Recorder:
         stream = backend.open(device, self.samplerate, self.blocksize, callback)
         stream.start()
         ch.backend, ch.stream, ch.device = backend, stream, device
+        ch.opened_at = time.monotonic()
 
     def _candidates(self, ch: _Channel) -> list[Device]:
         """The lost device if it is back, else (if allowed) the default of its kind, never a
@@ -279,11 +284,26 @@ class Recorder:
             return [d for d in devices if d.default and d.id not in taken]
         return []
 
+    def _lose(self, ch: _Channel) -> None:
+        with self._lock:
+            if ch.lost:
+                return
+            ch.lost, ch.lost_since = True, ch.last_arrival
+            ch.generation += 1
+            ch.opened_at = 0.0
+            ch.level = ch.peak = 0.0
+        self.emit(DeviceLost(ch.spec.role, ch.device.name, round(ch.wav.seconds, 3)))
+
     def _supervisor(self) -> None:
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(0.05):
             for ch in self._channels:
+                if not ch.lost and ch.stream is not None and ch.got_audio and not ch.stream.healthy():
+                    self._lose(ch)  # moved elsewhere by the server: not this device's audio any more
+                    ch.last_attempt = 0.0
                 if not ch.lost or time.monotonic() - ch.last_attempt < REOPEN_EVERY:
                     continue
+                if ch.stream is not None and time.monotonic() - ch.opened_at < STARTUP:
+                    continue  # re-opened, waiting for its first block
                 ch.last_attempt = time.monotonic()
                 if ch.stream is not None:
                     ch.stream.close()
@@ -324,20 +344,28 @@ class Recorder:
 
     def _drain(self, now: float, final: bool = False) -> None:
         for ch in self._channels:
+            burst = []
             while True:
                 try:
-                    block, arrived = ch.queue.get_nowait()
+                    block, arrived, generation = ch.queue.get_nowait()
                 except queue.Empty:
                     break
-                self._place(ch, block[:, 0], arrived)
+                if generation == ch.generation:
+                    burst.append((block[:, 0], arrived))
+            if burst:
+                first, last = burst[0][1], burst[-1][1]
+                if first - ch.last_arrival > ARRIVAL_GAP or not ch.got_audio:
+                    # after a stall, audio delayed by the server arrives in a burst: only what the
+                    # whole burst does not cover is missing (silence, marked as a gap)
+                    frames = sum(len(b) for b, _ in burst)
+                    self._fill_to(ch, last - frames / self.samplerate)
+                for block, arrived in burst:
+                    self._place(ch, block, arrived)
             if final:
                 continue
             stall = STALL if ch.got_audio else STARTUP
             if not ch.lost and now - ch.last_arrival > stall:
-                with self._lock:
-                    ch.lost, ch.lost_since = True, ch.last_arrival
-                    ch.level = ch.peak = 0.0
-                self.emit(DeviceLost(ch.spec.role, ch.device.name, round(ch.wav.seconds, 3)))
+                self._lose(ch)
             if ch.lost:  # the clock goes on: silence up to (nearly) now, so the channels stay aligned
                 self._fill_to(ch, now - 0.2)
 
@@ -361,9 +389,6 @@ class Recorder:
         if ch.dropped_frames:  # blocks the queue could not take: their time as silence
             n, ch.dropped_frames = ch.dropped_frames, 0
             self._write(ch, np.zeros(n, dtype=np.float32))
-        if arrived - ch.last_arrival > ARRIVAL_GAP or not ch.got_audio:
-            # after a stall (or at the start) the block is put where the clock says it began
-            self._fill_to(ch, arrived - len(block) / self.samplerate)
         if ch.lost:
             with self._lock:
                 ch.lost = False

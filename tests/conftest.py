@@ -75,3 +75,16 @@ def engine():
     from meetings.types import PipelineOptions
 
     return Engine(PipelineOptions(device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def pulse():
+    """A private PulseAudio server with null sinks (system audio: ``sys_out.monitor``; the mic:
+    ``virtual_mic`` fed by ``mic_feed``; ``both`` plays into the two at once), for this session."""
+    from bench.pulse import PulseServer
+
+    server = PulseServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,179 @@
+"""Live capture without an audio server: the crash-safe WAV, clock fitting and drift
+correction, the channel merge and echo decisions, and the backends that cannot run here."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from capture.devices import (MAC_HELP, CaptureUnavailable, MacLoopbackBackend, PortAudioBackend,
+                             WasapiLoopbackBackend, backend_for)
+from capture.finalize import fit_clock, finalize, read_anchors
+from capture.recorder import write_manifest
+from capture.recovery import owner_alive, pending
+from capture.wavfile import CrashSafeWav, repair
+from diarization.channels import LOCAL, MicWord, local_turns, local_words, merge_channels
+from diarization.echo import cancel_echo, echo_share
+from meetings.types import AttributedWord, Turn, Word
+
+SR = 16_000
+
+
+def test_crash_safe_wav_is_valid_at_each_sync_and_repairs_after_a_kill(tmp_path):
+    path = tmp_path / "mic.wav"
+    w = CrashSafeWav(path, SR)
+    w.write(np.full(SR, 0.25, dtype=np.float32))
+    w.sync()
+    data, sr = sf.read(path)
+    assert sr == SR and len(data) == SR and abs(data[0] - 0.25) < 1e-3
+    w.write(np.full(SR // 2 + 1, -0.5, dtype=np.float32))  # written, not synced: then "killed"
+    w._f.write(b"\x01")  # half a frame on disk
+    os.close(os.dup(w._f.fileno()))
+    assert sf.info(str(path)).frames == SR  # the header still says the synced length
+    assert repair(path) == pytest.approx(1.5 + 1 / SR)
+    data, _ = sf.read(path)
+    assert len(data) == SR + SR // 2 + 1 and abs(data[-1] + 0.5) < 1e-3
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_repair_refuses_a_file_that_is_not_a_recording(tmp_path):
+    bad = tmp_path / "x.wav"
+    bad.write_bytes(b"not a wav at all" * 10)
+    with pytest.raises(ValueError, match="not a recording"):
+        repair(bad)
+
+
+def test_fit_clock_finds_a_thousand_ppm_drift_through_jitter():
+    rng = np.random.default_rng(0)
+    n = np.arange(0, 3600 * SR, SR // 2, dtype=np.float64)  # an anchor every 0.5 s for an hour
+    true_period = 1.001 / SR
+    t = 0.012 + n * true_period + rng.exponential(0.004, len(n))  # arrival jitter is positive
+    fit = fit_clock(np.c_[n, t], SR)
+    assert fit.drift_ppm(SR) == pytest.approx(1000, abs=5)
+    assert abs(fit.offset - 0.012) < 0.002
+    # short recordings: a slope cannot be told from jitter, the nominal rate is kept
+    assert fit_clock(np.c_[n[:20], t[:20]], SR).period == 1.0 / SR
+
+
+def _chirps(seconds: float, rate: float, every: float = 10.0) -> np.ndarray:
+    """Clicks every ``every`` s of true time, sampled by a clock running at ``rate`` Hz."""
+    x = np.zeros(int(seconds * rate), dtype=np.float32)
+    for c in np.arange(1.0, seconds - 1, every):
+        i = int(round(c * rate))
+        x[i: i + 40] = np.hanning(40)
+    return x
+
+
+def _write_recording(folder, channels: dict, anchors: dict):
+    folder.mkdir()
+    for role, x in channels.items():
+        sf.write(folder / f"{role}.wav", x, SR, subtype="PCM_16")
+        (folder / f"{role}.anchors").write_text("".join(f"{int(a)} {b:.6f}\n" for a, b in anchors[role]) + "123 4")
+    write_manifest(folder, {"version": 1, "state": "stopped", "pid": 0, "samplerate": SR, "started_at": "2026-12-01T10:00:00",
+                            "channels": [{"role": r, "file": f"{r}.wav", "device": r} for r in channels], "stats": {}})
+
+
+def test_finalize_aligns_a_drifting_channel_within_20_ms(tmp_path):
+    seconds = 600.0
+    fast = SR * 1.001  # the mic's sound card runs 1000 ppm fast: 0.6 s off after 10 minutes
+    mic, system = _chirps(seconds, fast), _chirps(seconds, SR)
+    anchors = {
+        "mic": [(k, k / fast) for k in range(0, len(mic), SR // 2)],
+        "system": [(k, k / SR) for k in range(0, len(system), SR // 2)],
+    }
+    folder = tmp_path / "rec"
+    _write_recording(folder, {"mic": mic, "system": system}, anchors)
+    fin = finalize(folder, tmp_path / "out.wav")
+    out, sr = sf.read(fin.path)
+    assert fin.roles == ("mic", "system") and out.shape[1] == 2 and sr == SR
+    assert fin.drift_ppm["mic"] == pytest.approx(-999, abs=20)  # a fast clock: shorter period per frame
+    for c in np.arange(1.0, seconds - 1, 10.0)[-5:]:  # the last clicks: where drift is largest
+        i = int(c * SR)
+        win = slice(i - SR // 2, i + SR // 2)
+        lag = (np.argmax(out[win, 0]) - np.argmax(out[win, 1])) / SR
+        assert abs(lag) < 0.020
+    assert read_anchors(folder / "mic.anchors").shape[1] == 2  # a torn last line is ignored
+
+
+def test_pending_repairs_a_recording_whose_recorder_died_and_keeps_a_live_one(tmp_path):
+    root = tmp_path / "recordings"
+    root.mkdir()
+    dead = root / "dead"
+    dead.mkdir()
+    w = CrashSafeWav(dead / "mic.wav", SR)
+    w.write(np.zeros(3 * SR, dtype=np.float32))  # never synced after the header: a kill right away
+    write_manifest(dead, {"version": 1, "state": "recording", "pid": 2**22 + 12345, "samplerate": SR, "started_at": "2026-12-01T10:00:00",
+                          "channels": [{"role": "mic", "file": "mic.wav", "device": "m"}], "stats": {}})
+    alive = root / "alive"
+    alive.mkdir()
+    from capture.recovery import process_start_time
+
+    write_manifest(alive, {"version": 1, "state": "recording", "pid": os.getpid(), "pid_start": process_start_time(os.getpid()),
+                           "samplerate": SR, "channels": [], "stats": {}})
+    found = pending(root)
+    assert [p.folder.name for p in found] == ["dead"]
+    assert found[0].recovered and found[0].seconds == pytest.approx(3.0)
+    assert json.loads((dead / "recording.json").read_text())["state"] == "stopped"
+    assert sf.info(str(dead / "mic.wav")).frames == 3 * SR
+    assert owner_alive({"pid": os.getpid()}) and not owner_alive({"pid": 0})
+
+
+def _w(t: float, text: str, dur: float = 0.3) -> Word:
+    return Word(t, t + dur, text, 0.9)
+
+
+def test_local_words_drop_echo_and_duplicates_of_the_system_channel():
+    system = [_w(1.0, " hello"), _w(1.4, " there")]
+    mic = [MicWord(_w(1.02, " Hello"), 0.4), MicWord(_w(1.4, " there"), 0.9),  # echo of the far end
+           MicWord(_w(3.0, " yes"), 0.05), MicWord(_w(3.4, " hello"), 0.35)]  # the user's own ("hello" later: kept)
+    kept, dropped = local_words(mic, system)
+    assert [w.text for w in kept] == [" yes", " hello"] and dropped == 2
+
+
+def test_local_turns_split_at_pauses_and_merge_marks_cross_channel_overlap():
+    words = [_w(0.0, " so"), _w(0.4, " I"), _w(3.0, " right")]
+    local = local_turns(words)
+    assert [len(t.words) for t in local] == [2, 1] and all(t.speaker == LOCAL for t in local)
+    remote = [Turn("SPEAKER_00", 2.5, 6.0, tuple(AttributedWord(_w(2.5 + i * 0.5, " x"), "SPEAKER_00") for i in range(7)))]
+    merged = merge_channels(local, remote)
+    assert [t.start for t in merged] == sorted(t.start for t in merged)
+    right = next(t for t in merged if t.speaker == LOCAL and t.start == 3.0)
+    assert right.overlapped and right.words[0].overlapping == ("SPEAKER_00",)
+    assert not next(t for t in merged if t.speaker == "SPEAKER_00").overlapped  # the floor holder
+
+
+def test_echo_canceller_removes_the_far_end_and_keeps_the_local_voice():
+    rng = np.random.default_rng(1)
+    n = 12 * SR
+    t = np.arange(n) / SR
+    local = np.zeros(n, np.float32)
+    remote = np.zeros(n, np.float32)
+    local[: n // 2] = (0.2 * np.sin(2 * np.pi * 180 * t[: n // 2]) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t[: n // 2]))).astype(np.float32)
+    remote[n // 3:] = (0.2 * rng.standard_normal(n - n // 3) * np.abs(np.sin(2 * np.pi * 2 * t[n // 3:]))).astype(np.float32)
+    lag = int(0.03 * SR)
+    mic = local + 0.7 * np.r_[np.zeros(lag, np.float32), remote[:-lag]]  # a laptop speaker, -3 dB, 30 ms
+    cleaned, report = cancel_echo(mic, remote)
+    assert report.echo_blocks > 0 and report.median_lag_ms == pytest.approx(30, abs=1)
+    assert echo_share(mic, cleaned, 9.0, 11.0) > 0.9  # only the far end: echo
+    assert echo_share(mic, cleaned, 1.0, 3.0) < 0.05  # only the local user
+    assert echo_share(mic, cleaned, 4.5, 5.5) < 0.6  # both at once: the local voice stays
+
+
+def test_backends_that_cannot_run_here_say_why():
+    with pytest.raises(CaptureUnavailable, match="only on Windows"):
+        WasapiLoopbackBackend(platform="linux").devices()
+    with pytest.raises(CaptureUnavailable, match="only on macOS"):
+        MacLoopbackBackend(platform="linux").devices()
+    with pytest.raises(CaptureUnavailable, match="pip install soundcard"):
+        WasapiLoopbackBackend(platform="win32").devices()  # soundcard is not installed here
+    with pytest.raises(CaptureUnavailable, match="BlackHole"):
+        MacLoopbackBackend(platform="darwin", portaudio=PortAudioBackend()).devices()  # no loopback device here
+    assert "Privacy" in MAC_HELP
+    assert isinstance(backend_for("system", "win32"), WasapiLoopbackBackend)
+    assert isinstance(backend_for("system", "darwin"), MacLoopbackBackend)
+    with pytest.raises(CaptureUnavailable, match="no system-audio capture"):
+        backend_for("system", "sunos5")
