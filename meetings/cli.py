@@ -342,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(exc.transcript)
         print(f"parley: error: {exc}", file=sys.stderr)
         code = EXIT_USER_ERROR
+    except OSError as exc:  # the system said no (a path that cannot be read, a full disk): one line, not a traceback
+        print(f"parley: error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+        code = EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("parley: interrupted", file=sys.stderr)
         code = 130
