@@ -24,6 +24,8 @@ SELECTED_BG = QColor("#9cc4ff")
 HIT_BG = QColor("#c8f0c8")
 HIT_CURRENT_BG = QColor("#66cc66")
 LOW_PROB = 0.4
+#: more scattered changes than this (a rename of a speaker with many turns) redraw everything at once
+MAX_PIECES = 200
 
 
 @dataclass
@@ -224,7 +226,7 @@ class TranscriptBrowser(QTextBrowser):
         """Redraw only the turns a correction changed (``dirty`` ids, new or gone included).
         Falls back to a full rebuild when that is simpler; returns True when it patched."""
         plan = plan_patch(old_ids, [t.id for t in turns], dirty)
-        if plan is None or len(old_ids) != len(self.layout_info):
+        if plan is None or len(old_ids) != len(self.layout_info) or len(plan) > MAX_PIECES:
             self.set_turns(turns, speaker_ids)
             return False
         bar = self.verticalScrollBar().value()

@@ -69,9 +69,10 @@ def shoot(out: Path, work: Path) -> None:
     window.library.search_box.clear()
 
     fiona = store.speakers(first)[0]
-    store.add_summary(first, speaker_id=fiona.id, kind="speaker", model="local", prompt_version="1", content_json="{}", local=True,
-                      markdown="- Says the **floods** brought the ceilings down five years ago.\n"
-                               "- Wants it treated as a *legal issue*; doubts the committee understands it.")
+    store.add_summary(first, speaker_id=None, kind="meeting", model="local", prompt_version="1", content_json="{}", local=True,
+                      markdown="### Local summary (offline)\n\n**Decisions**\n- none recorded\n\n"
+                               "#### Speaker 1\n*Said*\n- Says the **floods** brought the ceilings down five years ago. [00:00]\n"
+                               "- Wants it treated as a *legal issue*; doubts the committee understands it. [00:13]\n")
     store.rename_speaker(fiona.id, "Fiona")  # a correction after the summary: it shows as stale
     window.open_meeting(first)
     view = window.transcript
