@@ -11,13 +11,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu,
+    QApplication, QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu,
     QMessageBox, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget,
 )
 
 from desktop.dialogs import AddSpeakerDialog, EditWordDialog, FixSimilarDialog, MergeSpeakersDialog, PickSpeakerDialog, RenameDialog
 from desktop.exporting import FILTERS, export_text, format_for, turns_as_text
-from desktop.find import find_in_turns
+from desktop.find_bar import FindBar
 from desktop.logic import SPEEDS, WordClock, fmt_clock, fmt_date, speaker_colour, step_speed
 from desktop.player import Player
 from desktop.session import NeedsConfirmation, ReviewSession, SessionPatch, plural
@@ -53,8 +53,6 @@ class TranscriptView(QWidget):
         self.suggestions: list = []
         self._clock = WordClock([])
         self._playing_word: tuple[int, int] | None = None
-        self._hits: list = []  # in-transcript search hits (turn, first word, end word)
-        self._hit: int | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._build()
         self._build_actions()
@@ -104,20 +102,12 @@ class TranscriptView(QWidget):
 
         self.timeline = Timeline()
         self.timeline.seekRequested.connect(self._seek_to_time)
-        self.find_box = QLineEdit()
-        self.find_box.setPlaceholderText("Find in this transcript…   Enter next · Shift+Enter previous · Esc close")
-        self.find_box.setClearButtonEnabled(True)
-        self.find_box.textChanged.connect(self._on_find_text)
-        self.find_box.returnPressed.connect(lambda: self.find_step(1))
-        self.find_box.installEventFilter(self)
-        self.find_label = QLabel()
-        self.find_label.setStyleSheet("color:#666;")
-        self.find_bar = QWidget()
-        fl = QHBoxLayout(self.find_bar)
-        fl.setContentsMargins(0, 0, 0, 0)
-        fl.addWidget(self.find_box, 1)
-        fl.addWidget(self.find_label)
-        self.find_bar.hide()
+        self.find_bar = FindBar()
+        self.find_bar.hitChosen.connect(self._show_hit)
+        self.find_bar.hitsChanged.connect(self._draw_hits)
+        self.find_bar.closed.connect(self.setFocus)
+        self.find_bar.notice.connect(self.message)
+        self.find_box, self.find_label = self.find_bar.box, self.find_bar.label
 
         self.browser = TranscriptBrowser()
         self.browser.wordClicked.connect(self._on_word_clicked)
@@ -179,8 +169,8 @@ class TranscriptView(QWidget):
             ("loop", "Loop current turn", ["L"], self.loop_button.toggle),
             ("slower", "Slower", ["["], lambda: self._speed(-1)),
             ("faster", "Faster", ["]"], lambda: self._speed(1)),
-            ("find_next", "Find next", ["F3"], lambda: self.find_step(1)),
-            ("find_prev", "Find previous", ["Shift+F3"], lambda: self.find_step(-1)),
+            ("find_next", "Find next", ["F3"], lambda: self.find_bar.step(1)),
+            ("find_prev", "Find previous", ["Shift+F3"], lambda: self.find_bar.step(-1)),
             ("copy", "Copy", ["Ctrl+C"], self.copy),
             ("export", "Export transcript…", ["Ctrl+E"], lambda: self.choose_export()),
             ("undo", "Undo correction", ["Ctrl+Z"], lambda: self._correct(self.session.undo)),
@@ -223,8 +213,7 @@ class TranscriptView(QWidget):
         self.player.load(m.audio_path, m.duration)
         self.summaries.load(self.store, meeting_id)
         self._set_enabled(True)
-        self.find_box.clear()
-        self.find_bar.hide()
+        self.find_bar.reset()
         self._render(scroll=True)
         if self.session.turn is not None:
             self.player.seek(self.session.turn.start)
@@ -241,7 +230,7 @@ class TranscriptView(QWidget):
         self.legend.clear()
         self.title.setText("No meeting open")
         self.stats.clear()
-        self.find_bar.hide()
+        self.find_bar.reset()
 
     def _render(self, scroll: bool = False) -> None:
         """Draw the whole meeting (on open, or when a patch cannot say what changed)."""
@@ -273,9 +262,7 @@ class TranscriptView(QWidget):
         self.stats.setText(f"{fmt_date(m.created_at)} · {fmt_clock(m.duration)} · {s.stats}")
         self.timeline.set_meeting(s.turns, s.speakers, m.duration)
         self._playing_word = None
-        self._hits, self._hit = [], None
-        if self.find_bar.isVisible() and self.find_box.text().strip():
-            self._on_find_text(self.find_box.text(), move=False)
+        self.find_bar.refresh(s.turns, s.current)
         self._render_legend()
         self._update_highlights(scroll=scroll)
         self._refresh_suggestions()
@@ -432,42 +419,10 @@ class TranscriptView(QWidget):
 
     # ------------------------------------------------------------ find (Ctrl+F)
     def open_find(self) -> None:
-        if self.session is None:
-            return
-        self.find_bar.show()
-        self.find_box.setFocus()
-        self.find_box.selectAll()
-        if self.find_box.text().strip():
-            self._on_find_text(self.find_box.text(), move=False)
+        if self.session is not None:
+            self.find_bar.open(self.session.turns, self.session.current)
 
-    def close_find(self) -> None:
-        self.find_bar.hide()
-        self._hits, self._hit = [], None
-        self.browser.set_search_hits([], None)
-        self.setFocus()
-
-    def _on_find_text(self, text: str, move: bool = True) -> None:
-        if self.session is None:
-            return
-        self._hits = find_in_turns(self.session.turns, text)
-        self._hit = None
-        if self._hits and move:
-            cur = self.session.current
-            self._hit = next((i for i, h in enumerate(self._hits) if h[0] >= cur), 0)
-            self._show_hit()
-        self._draw_hits()
-
-    def find_step(self, delta: int) -> None:
-        if not self._hits:
-            self.message.emit(f"“{self.find_box.text().strip()}” is not in this transcript." if self.find_box.text().strip() else "Type what to find.")
-            return
-        self._hit = (delta > 0) - 1 if self._hit is None else (self._hit + delta) % len(self._hits)
-        self._hit %= len(self._hits)
-        self._show_hit()
-        self._draw_hits()
-
-    def _show_hit(self) -> None:
-        t, w0, w1 = self._hits[self._hit]
+    def _show_hit(self, t: int, w0: int, w1: int) -> None:
         self.session.select(t, w0)
         self._update_highlights()
         a = self.browser.layout_info.word_span(t, w0)
@@ -478,30 +433,7 @@ class TranscriptView(QWidget):
             self.player.seek(self.session.turn.words[w0].start)
 
     def _draw_hits(self) -> None:
-        lay = self.browser.layout_info
-        spans = []
-        for t, w0, w1 in self._hits:
-            a, b = lay.word_span(t, w0), lay.word_span(t, w1 - 1)
-            if a and b:
-                spans.append((a[0], b[1]))
-        self.browser.set_search_hits(spans, self._hit)
-        n = len(self._hits)
-        text = self.find_box.text().strip()
-        self.find_label.setText("" if not text else (f"{self._hit + 1} of {n}" if self._hit is not None else plural(n, "match")) if n else "no match")
-
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.find_box and event.type() == event.Type.ShortcutOverride and event.key() in (
-                Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
-            event.accept()  # Enter finds the next hit here: it must not accept the turn
-            return True
-        if obj is self.find_box and event.type() == event.Type.KeyPress:
-            if event.key() == Qt.Key.Key_Escape:
-                self.close_find()
-                return True
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-                self.find_step(-1)
-                return True
-        return super().eventFilter(obj, event)
+        self.browser.set_search_hits(self.find_bar.spans(self.browser.layout_info), self.find_bar.current)
 
     # ------------------------------------------------------------ copy / export
     def copy(self) -> None:

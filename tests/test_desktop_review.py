@@ -250,16 +250,16 @@ def test_ctrl_f_finds_in_the_open_transcript(window, view, store, meeting, qtbot
     before = db_turns(store, meeting)
     qtbot.keyClicks(view.find_box, "the")  # typing never triggers the review keys
     assert db_turns(store, meeting) == before
-    hits = view._hits
+    hits = view.find_bar.hits
     assert len(hits) >= 3 and all(view.session.turns[t].words[w].text.strip().lower().startswith("the") for t, w, _ in hits)
     assert view.find_label.text() == f"1 of {len(hits)}"
-    first = view._hit
+    first = view.find_bar.current
     qtbot.keyClick(view.find_box, Qt.Key.Key_Return)  # next hit; it does not accept the turn
     assert db_turns(store, meeting) == before
-    assert view._hit == first + 1 and view.session.current == hits[first + 1][0]
+    assert view.find_bar.current == first + 1 and view.session.current == hits[first + 1][0]
     assert view.find_label.text() == f"{first + 2} of {len(hits)}"
     qtbot.keyClick(view.find_box, Qt.Key.Key_Return, SHIFT)
-    assert view._hit == first
+    assert view.find_bar.current == first
     assert len(view.browser.extraSelections()) >= len(hits)
     qtbot.keyClick(view.find_box, Qt.Key.Key_Escape)
     assert not view.find_bar.isVisible()
