@@ -57,10 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", default="txt")
     exp.add_argument("-o", "--output", type=Path, help="write to a file instead of stdout")
 
-    summ = sub.add_parser("summarize", help="per-speaker summaries (Anthropic API, or offline with --local)")
-    summ.add_argument("id", type=int)
-    summ.add_argument("--model", help="Claude model (default: the configured batch tier)")
+    summ = sub.add_parser("summarize", help="per-speaker summaries (Anthropic API, a local LLM server with --llm, or extractive with --local)")
+    summ.add_argument("id", type=int, nargs="?")
+    summ.add_argument("--model", help="Claude model (default: the configured batch tier), or with --llm the model on that server")
     summ.add_argument("--local", action="store_true", help="offline extractive summary, nothing leaves the machine")
+    summ.add_argument("--llm", nargs="?", const="", metavar="URL",
+                      help="a local LLM server's OpenAI-compatible API (Ollama, llama-server, LM Studio); default: the configured one, else http://127.0.0.1:11434/v1")
+    summ.add_argument("--list-models", action="store_true", help="list the models of the local LLM server (--llm) and exit")
 
     dele = sub.add_parser("delete", help="delete a meeting for good: its audio, transcript, summaries and voice data")
     dele.add_argument("id", type=int)

@@ -12,6 +12,8 @@ platform's user config folder), then the environment overrides:
 ``PARLEY_SUMMARY_MAX_USD``      refuse cloud runs estimated above this (local summary instead)
 ``ANTHROPIC_API_KEY``           the key (else the keyring: service ``parley``, ``anthropic_api_key``)
 ``ANTHROPIC_BASE_URL``          honoured by the SDK when no ``base_url`` is given
+``PARLEY_LLM_URL``              a local LLM server's OpenAI-compatible API: summaries run there
+``PARLEY_LLM_MODEL``            the model on that server (default: the first it lists)
 ==============================  =============================================================
 """
 
@@ -74,6 +76,11 @@ class SummarySettings:
     context_tokens: int = 200_000  # the model's context window
     chunk_tokens: int = 60_000  # most input tokens per call; longer meetings are chunked, then merged
     max_usd: float | None = None
+    # a local LLM server (Ollama, llama-server, LM Studio) with an OpenAI-compatible API
+    llm_url: str | None = None  # e.g. http://127.0.0.1:11434/v1; set: summaries run there
+    llm_model: str | None = None  # None: the server's first model
+    llm_context_tokens: int = 8192  # the server's context window (Ollama: OLLAMA_CONTEXT_LENGTH / num_ctx)
+    llm_max_output_tokens: int = 4096
 
 
 _TYPES = {f.name: {"bool": bool, "int": int, "float": float}.get(str(f.type).split(" ")[0], str) for f in fields(SummarySettings)}
@@ -155,6 +162,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         s = replace(s, timeout=float(_number(env["PARLEY_SUMMARY_TIMEOUT"], "PARLEY_SUMMARY_TIMEOUT", float)))
     if env.get("PARLEY_SUMMARY_MAX_RETRIES"):
         s = replace(s, max_retries=int(_number(env["PARLEY_SUMMARY_MAX_RETRIES"], "PARLEY_SUMMARY_MAX_RETRIES", int)))
+    if env.get("PARLEY_LLM_URL"):
+        s = replace(s, llm_url=env["PARLEY_LLM_URL"].strip())
+    if env.get("PARLEY_LLM_MODEL"):
+        s = replace(s, llm_model=env["PARLEY_LLM_MODEL"].strip())
     if env.get("PARLEY_SUMMARY_MAX_USD"):
         s = replace(s, max_usd=float(_number(env["PARLEY_SUMMARY_MAX_USD"], "PARLEY_SUMMARY_MAX_USD", float)))
     return s

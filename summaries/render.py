@@ -40,6 +40,8 @@ def _item(i: Item, starts: Mapping[int, float], owner: bool = True) -> str:
 def provenance(s: MeetingSummary, revision: int | None = None, created_at: str | None = None) -> str:
     if s.local:
         what = "Extractive: sentences picked from the transcript on this machine; nothing was sent anywhere"
+    elif s.model.startswith("local-llm:"):
+        what = f"Written by {s.model.removeprefix('local-llm:')} on a local LLM server from the transcript text (speaker names were pseudonymized)"
     else:
         what = f"Written by {s.model} from the transcript text (speaker names were pseudonymized)"
     facts = [f"transcript revision {revision}" if revision is not None else "", f"prompt {s.prompt_version}", created_at or ""]

@@ -48,16 +48,19 @@ def lines_from_turns(turns: Sequence) -> list[TranscriptLine]:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Cloud or local, and why (the note is "" for the cloud)."""
+    """Cloud, a local LLM server, or the extractive summary, and why (the note is "" for the first two)."""
 
     cloud: bool
     note: str
     key: ApiKey | None = field(default=None, repr=False)
+    llm_url: str | None = None  # a local LLM server's OpenAI-compatible API
 
 
-def choose_route(*, local: bool, settings: SummarySettings, api_key: str | None = None) -> Route:
+def choose_route(*, local: bool, settings: SummarySettings, api_key: str | None = None, llm_url: str | None = None) -> Route:
     if local:
         return Route(False, "local summary (offline), as asked with --local")
+    if llm_url or settings.llm_url:
+        return Route(False, "", llm_url=llm_url or settings.llm_url)
     if not settings.cloud_enabled:
         return Route(False, "local summary (offline): cloud summaries are off (PARLEY_CLOUD_SUMMARIES=1 sends transcript text to Anthropic)")
     if api_key:
@@ -107,14 +110,26 @@ def summarize_events(
     base_url: str | None = None,
     api_key: str | None = None,
     stream: bool | None = None,
+    llm_url: str | None = None,
 ) -> Iterator[SummaryEvent]:
-    """Write and store a summary, yielding events as it goes; the last one is :class:`Finished`."""
+    """Write and store a summary, yielding events as it goes; the last one is :class:`Finished`.
+
+    ``llm_url`` (or the ``llm_url`` setting) sends it to a local LLM server; ``model`` then names
+    the model there."""
     settings = settings or load_settings()
     revision = store.revision(meeting_id)
     lines = _lines(store, meeting_id)
-    route = choose_route(local=local, settings=settings, api_key=api_key)
+    route = choose_route(local=local, settings=settings, api_key=api_key, llm_url=llm_url)
     note, summary, usage, estimate = route.note, None, Usage(), None
-    if route.cloud:
+    if route.llm_url:
+        try:
+            summary, usage = yield from _llm_summary(route.llm_url, model, settings, lines, stream)
+        except TranscriptChanged:
+            raise
+        except SummaryError as exc:
+            log.info("local LLM summary failed: %s", exc)
+            note = f"local LLM summary failed: {exc}; wrote the extractive summary instead"
+    elif route.cloud:
         model_id = resolve_model(model, tier, settings)  # a bad --model is the user's to fix, not a fallback
         try:
             summarizer = _summarizer(route.key, model_id, settings, base_url)
@@ -138,6 +153,20 @@ def summarize_events(
         summary = summarize_local(lines)
     yield Progress("store", 0, 1)
     yield Finished(_store(store, meeting_id, revision, lines, summary, note, usage, estimate))
+
+
+def _llm_summary(url: str, model: str | None, settings: SummarySettings, lines, stream: bool | None):
+    """A summary from a local LLM server (summaries/llm.py), stored as ``local-llm:<model>``."""
+    from dataclasses import replace
+
+    from .llm import LocalLLMClient, LocalLLMSummarizer
+
+    client = LocalLLMClient(url, model or settings.llm_model, timeout=settings.timeout, max_retries=settings.max_retries)
+    summarizer = LocalLLMSummarizer(client, settings)
+    yield Progress("plan", 0, 1, f"local LLM {summarizer.model} at {client.base_url}")
+    plan = summarizer.plan(lines)
+    summary, usage = yield from summarizer.run(plan, stream=settings.stream if stream is None else stream)
+    return replace(summary, model=f"local-llm:{summarizer.model}"), usage
 
 
 def _store(store, meeting_id: int, revision: int, lines: Sequence[TranscriptLine], summary: MeetingSummary, note: str, usage: Usage, estimate: CostEstimate | None) -> SummaryRun:
