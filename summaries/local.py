@@ -50,9 +50,17 @@ _STOP = set(
 )
 
 _REQUEST = re.compile(r"\b(?:can|could|would|will)\s+you\b(?!\s+(?:like|believe|imagine|see|hear|tell|say|think|mind if i))|\bplease\s+(?!don't)\w+|\bi need you to\b|\byou need to\b", re.I)
+#: requests that are done on the spot or ask for a choice, not work to do later ("could you spell
+#: that for me", "would you prefer 8 a.m. or 3 p.m.", "can you hear me")
+_NOT_A_TASK = re.compile(
+    r"\b(?:can|could|would|will)\s+(?:you|we)\s+(?:(?:just|please|also|maybe|kindly)\s+)*"
+    r"(?:spell|repeat|say|hear|hold|wait|confirm|clarify|explain|describe|speak|read|tell me|give me (?:your|the)|go (?:over|through)|walk me|prefer|rather|want|care|mind|like|do that again|remind me (?:what|who|how|of your))\b"
+    r"|\bplease\s+(?:hold|wait|repeat|spell|go ahead|continue)\b",
+    re.I,
+)
 _COMMIT = re.compile(
     r"\b(?:i'll|i will|i'm going to|i am going to|i'm gonna|let me|i can take|leave it (?:with|to) me|i'll make sure|i promise to|i'm on it)\b"
-    r"(?!\s+(?:be honest|say|admit|tell you|bet|grant|just say|be back|see\b))",
+    r"(?!\s+(?:be honest|say|admit|tell you|bet|grant|just say|be back|see\b|be (?:a|an|the|happy|glad|fine|okay|ok|good)\b|know\b|think\b|guess\b|ask you\b|explain\b|be clear\b|understand\b))",
     re.I,
 )
 _ACTION = re.compile(r"\b(?:we need to|we have to|we must|we've got to|we gotta|let's(?!\s+(?:see|say|just say|be honest|face it|not))|let us|someone (?:should|needs to|has to)|action items?|to-?do|follow[- ]up|make sure|don't forget|remember to|needs? to be done)\b", re.I)
@@ -78,7 +86,7 @@ _WHEN = (
     rf"|{_MONTH}\s+{_ORD}|(?:the\s+)?{_ORD}\s+of\s+{_MONTH}|the\s+\d{{1,2}}(?:st|nd|rd|th)"
     r"|(?:the\s+)?end of (?:the |this |next )?(?:day|week|month|quarter|year|sprint)|eod|eow|cob"
     r"|tomorrow(?:\s+(?:morning|afternoon|evening))?|tonight|today|noon|lunch(?:time)?|\d{1,2}(?::\d{2})?\s*(?:am|pm|o'clock)"
-    r"|next (?:week|month|meeting|time|quarter|sprint)|this (?:week|afternoon|evening|month)"
+    r"|next (?:week|month|meeting|time|quarter|sprint)|this (?:week|afternoon|evening|month)|as soon as (?:possible|we can|i can)|asap"
 )
 _DUE = re.compile(
     rf"\b(?:(?:by|before|until|till|no later than|due)\s+(?:{_WHEN})|(?:on|for)\s+(?:{_DAY}|{_MONTH}\s+{_ORD})|in (?:a|an|one|two|three|four|a couple of|\d+) (?:days?|weeks?|months?|hours?)|(?:{_WHEN}))\b",
@@ -104,9 +112,26 @@ def _clean(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+_TIME = re.compile(r"\b([ap])\s?\.\s?m\b\.?", re.I)  # "8 a .m." (tokenised references), "8 a.m", "8 am." → "8 a.m."
+_ABBREV = re.compile(r"(?:\b(?:mr|mrs|ms|dr|prof|st|vs|approx|no|e\.g|i\.e|cf)\.)$", re.I)
+_CLOCK = re.compile(r"\b[ap]\.m\.$", re.I)
+
+
+def _pieces(text: str) -> list[str]:
+    """Sentences, not cut after a title ("Dr."), "e.g." or a time ("8 a.m. or 3 p.m.")."""
+    text = _TIME.sub(lambda m: m.group(1).lower() + ".m.", " ".join(text.split()))
+    out: list[str] = []
+    for piece in _SENT_END.split(text):
+        if out and (_ABBREV.search(out[-1]) or (_CLOCK.search(out[-1]) and re.match(r"[a-z0-9(]", piece))):
+            out[-1] += " " + piece
+        else:
+            out.append(piece)
+    return out
+
+
 def _split(text: str) -> list[str]:
     out = []
-    for piece in _SENT_END.split(" ".join(text.split())):
+    for piece in _pieces(text):
         if len(piece.split()) > 20 and not re.search(r"[.!?,;]", piece[:-1]):
             out += _DISCOURSE.split(piece)  # unpunctuated transcript: cut at discourse words
         else:
@@ -128,11 +153,50 @@ def _tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Sentence:
-    line: int  # index into the lines
+    line: int  # index into the lines (where the sentence starts)
     raw: str
     text: str  # cleaned, for display
     tokens: tuple[str, ...]
     question: bool
+    lines: tuple[int, ...] = ()  # every line it spans (a sentence the speaker finished after an interjection)
+
+    @property
+    def end(self) -> int:
+        return self.lines[-1] if self.lines else self.line
+
+
+_TERMINAL = re.compile(r"[.?!…][\"')\]]*$")
+
+
+def _punctuated(lines: Sequence[TranscriptLine]) -> bool:
+    """ASR-style text with full stops (Whisper), not a bare word stream (some references)."""
+    text = " ".join(l.text for l in lines)
+    return len(re.findall(r"[.?!…](?:\s|$)", text)) * 30 >= len(text.split())  # a sentence end every 30 words or less
+
+
+def _sentences(lines: Sequence[TranscriptLine], who: Sequence[tuple[int | None, str]], punctuated: bool) -> list[tuple[tuple[int, ...], str]]:
+    """(lines, raw text) of every sentence. A speaker's line that stops mid-sentence is continued
+    by their next line within three when that one goes on in lower case ("… I got a car" /
+    "from the dealership …"): turns cut at a pause or around someone's "okay" are rejoined.
+    Only in punctuated transcripts, where a missing full stop means something."""
+    out: list[tuple[list[int], str]] = []
+    open_tail: dict[tuple[int | None, str], int] = {}  # speaker → their unfinished last sentence
+    for i, l in enumerate(lines):
+        pieces = _split(l.text)
+        if not pieces:
+            continue
+        tail = open_tail.pop(who[i], None)
+        last = None
+        if tail is not None and i - out[tail][0][-1] <= 3 and pieces[0][:1].islower():
+            out[tail][0].append(i)
+            out[tail] = (out[tail][0], out[tail][1] + " " + pieces[0])
+            pieces, last = pieces[1:], tail
+        for p in pieces:
+            out.append(([i], p))
+            last = len(out) - 1
+        if punctuated and not _TERMINAL.search(out[last][1]) and len(out[last][1].split()) < 80:  # unpunctuated transcripts: no cue
+            open_tail[who[i]] = last
+    return [(tuple(ls), raw) for ls, raw in out]
 
 
 def _is_question(raw: str) -> bool:
@@ -182,24 +246,30 @@ def _pick(cands: list[int], score: dict[int, float], unit: np.ndarray, k: int) -
 
 def summarize_local(lines: Sequence[TranscriptLine]) -> MeetingSummary:
     lines = [l for l in lines if l.text.strip()]
-    sents = [_Sentence(i, raw, _clean(raw), tuple(_tokens(raw)), _is_question(raw)) for i, l in enumerate(lines) for raw in _split(l.text)]
+    who = [(l.speaker_id, l.speaker) for l in lines]
+    names = {k: k[1] for k in who}
+    punctuated = _punctuated(lines)
+    sents = [_Sentence(ls[0], raw, _clean(raw), tuple(_tokens(raw)), _is_question(raw), ls) for ls, raw in _sentences(lines, who, punctuated)]
     sents = [s for s in sents if s.text]
     unit = _vectors(sents) if sents else np.zeros((0, 1))
     topical = unit @ unit.mean(axis=0) if len(sents) else np.zeros(0)
 
-    who = [(l.speaker_id, l.speaker) for l in lines]
-    names = {k: k[1] for k in who}
-
     def item(i: int, owner: tuple[int | None, str] | None = None, due: bool = False) -> Item:
-        s, l = sents[i], lines[sents[i].line]
-        return Item(s.text, (l.turn_id,), owner[1] if owner else None, owner[0] if owner else None, find_due(s.raw) if due else None)
+        s = sents[i]
+        ids = tuple(lines[j].turn_id for j in (s.lines or (s.line,)))
+        return Item(s.text, ids, owner[1] if owner else None, owner[0] if owner else None, find_due(s.raw) if due else None)
+
+    def substantial(i: int) -> bool:
+        """Enough to act on: not "Let's do it." or a half sentence."""
+        s = sents[i]
+        return len(s.tokens) >= 2 and len(s.text.split()) >= 4
 
     def addressee(i: int) -> tuple[int | None, str] | None:
         s = sents[i]
         for key, name in names.items():  # named in the request ("Bob, can you …")
             if key != who[s.line] and not re.match(r"(?i)^speaker\s*\d+$", name) and re.search(rf"(?<!\w){re.escape(name.split()[0])}(?!\w)", s.raw, re.I):
                 return key
-        for j in range(s.line + 1, min(s.line + 3, len(lines))):  # else whoever answers it
+        for j in range(s.end + 1, min(s.end + 3, len(lines))):  # else whoever answers it
             if who[j] != who[s.line]:
                 return who[j]
         return None
@@ -208,13 +278,15 @@ def summarize_local(lines: Sequence[TranscriptLine]) -> MeetingSummary:
         """Another speaker replied on topic within the next three turns, or answered right away."""
         s = sents[i]
         q = set(s.tokens)
-        for j in range(s.line + 1, min(s.line + 4, len(lines))):
+        first = True
+        for j in range(s.end + 1, min(s.end + 4, len(lines))):
             if who[j] == who[s.line]:
                 continue
             reply = set(_tokens(lines[j].text))
             if len(reply) >= 2 and reply & q:
                 return True
-            if j == s.line + 1 and len(reply) >= 3 and _ANSWER.match(_FILLER.sub("", lines[j].text)):
+            was_first, first = first, False
+            if was_first and len(reply) >= 3 and _ANSWER.match(_FILLER.sub("", lines[j].text)):
                 return True
         return False
 
@@ -223,17 +295,20 @@ def summarize_local(lines: Sequence[TranscriptLine]) -> MeetingSummary:
     per: dict[tuple[int | None, str], dict[str, list[int]]] = {k: {"said": [], "positions": [], "commitments": [], "open_questions": []} for k in dict.fromkeys(who)}
     for i, s in enumerate(sents):
         spk, bucket = who[s.line], per[who[s.line]]
-        if _REQUEST.search(s.raw):
+        if _REQUEST.search(s.raw) and not _NOT_A_TASK.search(s.raw) and substantial(i):
             actions.append(item(i, addressee(i), due=True))
-        elif _COMMIT.search(s.raw) and not s.question:
+        elif _COMMIT.search(s.raw) and not s.question and substantial(i):
             bucket["commitments"].append(i)
             actions.append(item(i, spk, due=True))
-        elif _DECISION.search(s.raw):
+        elif _DECISION.search(s.raw) and substantial(i):
             decisions.append(item(i))
-        elif _ACTION.search(s.raw):
+        elif _ACTION.search(s.raw) and not s.question and substantial(i):
             actions.append(item(i, spk, due=True))
         elif s.question:
-            if len(s.text.split()) >= 3 and s.tokens and not answered(i):
+            # with punctuation about, a short question without "?" is a fragment ("What do you tell")
+            enough = len(s.text.split()) >= (5 if punctuated and not s.raw.rstrip().endswith("?") else 3)
+            on_the_spot = bool(_NOT_A_TASK.search(s.raw)) and addressee(i) is not None  # "could you spell that?" — and they did
+            if enough and s.tokens and not on_the_spot and not answered(i):
                 bucket["open_questions"].append(i)
         elif _POSITION.search(s.raw) and len(s.tokens) >= 2:
             bucket["positions"].append(i)

@@ -18,7 +18,7 @@ from .types import Item, MeetingSummary, SpeakerSummary, TranscriptLine
 __all__ = ["PROMPT_VERSION", "SYSTEM", "SUMMARIZE", "MERGE", "stamp", "render_transcript", "Pseudonyms"]
 
 #: bump whenever the prompt, the tool schema or the local extractor changes what a summary says
-PROMPT_VERSION = "2026-11-24.2"
+PROMPT_VERSION = "2026-12-01.1"
 
 SYSTEM = """You write structured summaries of meeting transcripts for the people who attended.
 

@@ -48,9 +48,10 @@ def test_local_summary_of_each_reference_meeting_is_grounded_in_its_turns(store,
     assert [(sp.speaker, sp.speaker_id) for sp in s.speakers] == [(spk.name, spk.id) for spk in store.speakers(mid) if any(t.speaker_id == spk.id for t in turns.values())]
     for sp in s.speakers:
         for item in (*sp.said, *sp.positions, *sp.commitments, *sp.open_questions):
-            [tid] = item.turn_ids
-            assert turns[tid].speaker_id == sp.speaker_id  # a speaker's items come from their own turns
-            assert words(item.text) <= words(turns[tid].text)  # extractive: nothing invented
+            assert item.turn_ids  # one turn, or the turns of a sentence the speaker finished after an interjection
+            assert all(turns[tid].speaker_id == sp.speaker_id for tid in item.turn_ids)  # a speaker's items come from their own turns
+            assert words(item.text) <= words(" ".join(turns[tid].text for tid in item.turn_ids))  # extractive: nothing invented
+            tid = item.turn_ids[0]
             assert f"[{int(turns[tid].start) // 60:02d}:{int(turns[tid].start) % 60:02d}]" in run.markdown
     for item in (*s.decisions, *s.action_items):
         assert all(t in turns for t in item.turn_ids) and words(item.text) <= words(" ".join(turns[t].text for t in item.turn_ids))
@@ -108,6 +109,45 @@ def test_local_commitments_decisions_requests_and_due_dates():
     ]
 
 
+def test_phone_call_questions_offers_and_split_sentences_read_right():
+    """The reference transcript of a real service call (punctuated, turns cut at pauses)."""
+    lines = reference_lines("phone_call_40")
+    s = summarize_local(lines)
+    by_id = {l.turn_id: l for l in lines}
+    actions = [a.text for a in s.action_items]
+    assert not any("spell that" in a or "prefer" in a for a in actions)  # a question and an offer are not work to do
+    assert not any(len(a.split()) < 4 for a in actions)  # no "Let's do it."
+    assert all(a.owner == by_id[a.turn_ids[0]].speaker for a in s.action_items if a.text.startswith(("I'm going", "I might", "Let's")))
+    caller = next(sp for sp in s.speakers if sp.speaker == "caller")
+    said = [i for i in caller.said if i.text.startswith("I'm calling in today")]
+    [first] = said  # "… I got a car" / "from the dealership …": one sentence across the two turns
+    assert first.text.endswith("I got a car from the dealership and the service flight came on already.") and len(first.turn_ids) == 2
+    agent = next(sp for sp in s.speakers if sp.speaker == "agent")
+    everything = [i.text for i in (*agent.said, *agent.positions, *agent.commitments, *agent.open_questions, *s.action_items)]
+    assert not any(t.startswith(("Appointment", "M. ", "M ")) for t in everything)  # nothing starts where "8 a .m." was cut
+    assert [c.due for c in caller.commitments] == ["as soon as possible"]
+
+
+def test_an_offer_of_times_is_one_question_not_an_action_for_the_listener():
+    lines = [
+        TranscriptLine(1, 1, "Michelle", 0.0, 6.0, "Would you prefer between 8 a.m. and 10 a.m. or would you prefer between 3 p.m. and 5 p.m.?"),
+        TranscriptLine(2, 2, "Jack", 6.5, 8.0, "8 to 10, the earlier the better."),
+        TranscriptLine(3, 1, "Michelle", 8.5, 14.0, "So I have an 8 a.m. appointment for your Tesla service on Thursday. Could you spell your last name for me, please?"),
+        TranscriptLine(4, 2, "Jack", 14.5, 17.0, "S-I-T-I-L-L-E."),
+        TranscriptLine(5, 1, "Michelle", 17.5, 22.0, "Can you send me the photos of the dashboard by Friday?"),
+        TranscriptLine(6, 2, "Jack", 22.5, 24.0, "Sure, I will. Let's do it."),
+        TranscriptLine(7, 2, "Jack", 24.5, 27.0, "I'll be an hour early. I'll call my boss Dr. Smith about the time off tomorrow."),
+    ]
+    s = summarize_local(lines)
+    assert [(a.text, a.owner, a.due) for a in s.action_items] == [
+        ("Can you send me the photos of the dashboard by Friday?", "Jack", "by Friday"),
+        ("I'll call my boss Dr. Smith about the time off tomorrow.", "Jack", "tomorrow"),
+    ]
+    michelle, jack = s.speakers
+    assert michelle.open_questions == ()  # the offer was answered, the spelling given
+    assert [i.text for i in michelle.said] == ["I have an 8 a.m. appointment for your Tesla service on Thursday."]
+
+
 @pytest.mark.parametrize(
     "text, due",
     [
@@ -118,6 +158,7 @@ def test_local_commitments_decisions_requests_and_due_dates():
         ("I'll have a draft in two weeks", "in two weeks"),
         ("before 5 pm please", "before 5 pm"),
         ("tomorrow morning works", "tomorrow morning"),
+        ("I'm going to come in as soon as possible", "as soon as possible"),
         ("I'll look at it", None),
         ("the fifth point is moot", None),
     ],
