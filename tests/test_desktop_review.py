@@ -86,6 +86,18 @@ def test_a_correction_redraws_only_the_turns_it_changed(view, store, meeting, qt
     view.dialog.accept()
     assert_view_matches_store(view, store)
     assert "Fiona" in view.browser.toPlainText() and view.session.last_patch.full is False
+    s2 = view.session.speakers[1]
+    view.merge_speakers()
+    view.dialog.drop_combo.setCurrentIndex(view.dialog.drop_combo.findData(s2.id))
+    view.dialog.keep_combo.setCurrentIndex(view.dialog.keep_combo.findData(spk.id))
+    view.dialog.accept()  # Speaker 2 folded into Fiona: Speaker 3's colour moves up
+    assert_view_matches_store(view, store)
+    key(qtbot, view, Qt.Key.Key_Z, CTRL)
+    assert_view_matches_store(view, store)
+    view.session.select(9)
+    view.reassign_all()
+    view.dialog.accept()
+    assert_view_matches_store(view, store)
     # the layout still hit-tests: clicking a word after the patches selects that word
     click_word(qtbot, view, 12, 0)
     assert (view.session.current, view.session.selected_word) == (12, 0)
