@@ -22,6 +22,18 @@ def open_store(db: Path | None, data_dir: str = ""):
     return store
 
 
+def _identify(app) -> None:
+    """Version, icon and the desktop entry's name (resources/parley.desktop), for the window manager."""
+    from PySide6.QtGui import QIcon
+
+    from meetings.version import __version__
+
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("parley")
+    icon = Path(__file__).resolve().parent.parent / "resources" / "icons" / "parley.svg"
+    app.setWindowIcon(QIcon.fromTheme("parley", QIcon(str(icon)) if icon.exists() else QIcon()))
+
+
 def main(db: Path | None = None, argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -32,6 +44,7 @@ def main(db: Path | None = None, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Parley")
     app.setOrganizationName("parley")
+    _identify(app)
     settings_path = default_settings_path()
     settings = load_settings(settings_path)
     store = open_store(db, settings.data_dir)

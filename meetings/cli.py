@@ -33,6 +33,9 @@ def _positive(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="parley", description="Who said what, and what did each person want — locally.")
     p.add_argument("--db", type=Path, help="database file (default: the user data folder, or $PARLEY_DATA_DIR)")
+    from meetings.version import __version__
+
+    p.add_argument("--version", action="version", version=f"parley {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     imp = sub.add_parser("import", help="transcribe and diarize recorded files (or every recording in a folder)")
