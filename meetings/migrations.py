@@ -8,6 +8,12 @@ so a crash mid-upgrade leaves the database at the previous version, never half-m
 
 v1: meetings, speakers, turns, words.
 v2: meetings.revision/warnings_json, audio_sources, corrections, summaries, FTS5 over turns.text.
+v3: the indexes every database should have. The first v1/v2 code (commit 7cb9a51) made its
+    schema without the speaker and meeting indexes that later v1/v2 steps include, so those
+    databases scan whole tables on a speaker merge or a cascade delete; v3 adds what is missing.
+
+``tests/fixtures/schemas`` holds databases made by earlier commits' own code (every version,
+both v1/v2 layouts); ``tests/test_reliability_migrations.py`` migrates them forward.
 """
 
 from __future__ import annotations
@@ -157,7 +163,19 @@ def _v2(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+def _v3(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE INDEX IF NOT EXISTS turns_speaker ON turns (speaker_id);
+        CREATE INDEX IF NOT EXISTS words_meeting ON words (meeting_id);
+        CREATE INDEX IF NOT EXISTS words_speaker ON words (speaker_id);
+        CREATE INDEX IF NOT EXISTS summaries_meeting ON summaries (meeting_id, id);
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)
 
 
