@@ -117,6 +117,7 @@ class Store:
         #: True when the database or its folder cannot be written: reading works, writing raises StoreError
         self.readonly = False
         self._claims: dict[str, ImportLock] = {}
+        self._tx_depth = 0
         try:
             self._connect()
         except (OSError, sqlite3.Error) as exc:
@@ -210,14 +211,25 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
-        """One write transaction; any error rolls it back and surfaces as a StoreError."""
+        """One write transaction; any error rolls it back and surfaces as a StoreError.
+
+        Re-entrant: inside :meth:`transaction` (or another ``_tx``) it joins the open transaction.
+        """
         with self._lock:
+            if self._tx_depth:
+                self._tx_depth += 1
+                try:
+                    yield
+                finally:
+                    self._tx_depth -= 1
+                return
             if self.readonly:
                 raise StoreError(f"the database {self.path} is read-only (its file or folder cannot be written)")
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"the database is not writable: {exc}") from None
+            self._tx_depth = 1
             try:
                 yield
                 self.conn.execute("COMMIT")  # a full disk may only show here
@@ -226,6 +238,15 @@ class Store:
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"database write failed: {exc}") from None
                 raise
+            finally:
+                self._tx_depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several writes (say, a meeting summary and its per-speaker parts) into one commit:
+        a crash leaves all of them or none."""
+        with self._tx():
+            yield
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)

@@ -177,15 +177,16 @@ def _store(store, meeting_id: int, revision: int, lines: Sequence[TranscriptLine
     model = LOCAL_MODEL if summary.local else summary.model
     markdown = render_markdown(summary, starts, revision=revision, created_at=when)
     common = dict(model=model, prompt_version=PROMPT_VERSION, local=summary.local)
-    sid = store.add_summary(meeting_id, speaker_id=None, kind="meeting", content_json=summary.to_json(), markdown=markdown, **common)
     speaker_ids = []
-    for sp in summary.speakers:
-        if sp.speaker_id is None:
-            continue
-        owned = tuple(i for i in summary.action_items if i.owner_id == sp.speaker_id)
-        part = MeetingSummary((sp,), (), owned, summary.model, summary.local, summary.prompt_version)
-        md = render_speaker(summary, sp, starts, revision=revision, created_at=when)
-        speaker_ids.append(store.add_summary(meeting_id, speaker_id=sp.speaker_id, kind="speaker", content_json=part.to_json(), markdown=md, **common))
+    with store.transaction():  # the meeting summary and its per-speaker parts: all of them or none
+        sid = store.add_summary(meeting_id, speaker_id=None, kind="meeting", content_json=summary.to_json(), markdown=markdown, **common)
+        for sp in summary.speakers:
+            if sp.speaker_id is None:
+                continue
+            owned = tuple(i for i in summary.action_items if i.owner_id == sp.speaker_id)
+            part = MeetingSummary((sp,), (), owned, summary.model, summary.local, summary.prompt_version)
+            md = render_speaker(summary, sp, starts, revision=revision, created_at=when)
+            speaker_ids.append(store.add_summary(meeting_id, speaker_id=sp.speaker_id, kind="speaker", content_json=part.to_json(), markdown=md, **common))
     return SummaryRun(summary, markdown, sid, tuple(speaker_ids), revision, note, usage, estimate)
 
 
