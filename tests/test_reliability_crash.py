@@ -183,3 +183,36 @@ def test_kill_9_during_correction_writes_loses_no_confirmed_correction(tmp_path,
         assert name in (f"name {last}", f"name {last + 1}")
         n = last + 2
     print(f"kill -9 during correction writes: {trials} trials, 0 confirmed corrections lost")
+
+
+@pytest.mark.models
+def test_kill_9_during_summaries_leaves_all_of_a_summary_or_none(tmp_path, clip):
+    data = tmp_path / "data"
+    db = data / "parley.db"
+    assert parley("import", str(clip), "--quiet", data=data).returncode == 0
+    ref = parley("summarize", "1", "--local", data=data)
+    assert ref.returncode == 0, ref.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    per_run = conn.execute("SELECT COUNT(*) FROM summaries").fetchone()[0]
+    conn.close()
+    assert per_run >= 2  # the meeting's summary and at least one speaker's
+    t0 = time.monotonic()
+    assert parley("summarize", "1", "--local", data=data).returncode == 0
+    whole = time.monotonic() - t0
+    trials, rng, killed = 8, random.Random(7), 0
+    for i in range(trials):
+        proc = subprocess.Popen([sys.executable, "-m", "meetings.cli", "summarize", "1", "--local"], cwd=REPO, env=env_for(data),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=whole * (0.5 + i + rng.random()) / trials * 1.2)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            killed += 1
+        check(db)
+        conn = sqlite3.connect(db)
+        n = conn.execute("SELECT COUNT(*) FROM summaries").fetchone()[0]
+        conn.close()
+        assert n % per_run == 0, f"{n} summary rows: a run left only part of its summary"
+    print(f"kill -9 during summaries: {trials} trials ({killed} killed before the end), every run all or nothing")
+    assert killed >= trials // 2
