@@ -20,11 +20,13 @@ FILE_MODE = 0o600
 
 
 def tighten(path: Path, mode: int) -> None:
-    """Best effort: ``chmod`` a path we own to ``mode`` (read-only folders and foreign files are left as they are)."""
+    """Best effort: take from a path we own every permission ``mode`` does not have (never add one:
+    a folder the user made read-only stays read-only); foreign files are left as they are."""
     try:
         st = path.stat()
-        if (st.st_mode & 0o777) != mode and (not hasattr(os, "getuid") or st.st_uid == os.getuid()):
-            os.chmod(path, mode)
+        want = st.st_mode & 0o777 & mode
+        if (st.st_mode & 0o777) != want and (not hasattr(os, "getuid") or st.st_uid == os.getuid()):
+            os.chmod(path, want)
     except OSError:
         pass
 
@@ -38,7 +40,7 @@ def private_dir(path: str | os.PathLike[str]) -> Path:
         missing.append(p)
         p = p.parent
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    for p in missing:  # mkdir's mode is masked by the umask: set it exactly
+    for p in {path, *missing}:  # mkdir's mode is masked by the umask: set it exactly
         tighten(p, DIR_MODE)
     return path
 

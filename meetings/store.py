@@ -159,6 +159,16 @@ class Store:
                 raise StoreError(f"the database {self.path} needs an upgrade, but it is read-only")
         else:
             migrate(self.db)
+            self._tighten_audio()
+
+    def _tighten_audio(self) -> None:
+        """Recordings made by an older Parley (0755 folder, 0644 files) become user-only too."""
+        audio = self.data_dir / "audio"
+        if audio.is_dir():
+            tighten(audio, 0o700)
+            for f in audio.iterdir():
+                if f.is_file():
+                    tighten(f, FILE_MODE)
 
     def _connect_readonly(self) -> sqlite3.Connection:
         from urllib.parse import quote
@@ -188,6 +198,7 @@ class Store:
             import platformdirs
 
             folder = Path(platformdirs.user_data_dir("parley"))
+        tighten(folder, 0o700)  # Parley's own folder (an older Parley made it 0755)
         return cls(folder / "parley.db")
 
     @property

@@ -330,3 +330,18 @@ def test_sqlite_reads_never_wait_for_a_writer(tmp_path):
         store.conn.execute("UPDATE meetings SET title='changing'")
         assert other.execute("SELECT title FROM meetings").fetchone()[0] == "title w1"
     assert other.execute("SELECT title FROM meetings").fetchone()[0] == "changing"
+
+
+def test_an_older_parleys_world_readable_files_become_user_only(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    (data / "audio").mkdir(parents=True)
+    os.chmod(data, 0o755)
+    os.chmod(data / "audio", 0o755)
+    with Store(data / "parley.db") as s:
+        _meeting(s, "old", ["legacy"])
+    wav = data / "audio" / "old.wav"
+    for p in (data / "parley.db", wav):
+        os.chmod(p, 0o644)
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(data))
+    Store.default().close()
+    assert (mode(data), mode(data / "audio"), mode(data / "parley.db"), mode(wav)) == (0o700, 0o700, 0o600, 0o600)
