@@ -345,3 +345,35 @@ def test_an_older_parleys_world_readable_files_become_user_only(tmp_path, monkey
     monkeypatch.setenv("PARLEY_DATA_DIR", str(data))
     Store.default().close()
     assert (mode(data), mode(data / "audio"), mode(data / "parley.db"), mode(wav)) == (0o700, 0o700, 0o600, 0o600)
+
+
+def test_the_api_key_is_never_written_to_the_database_exports_or_output(tmp_path):
+    """A real cloud summary (the API on 127.0.0.1) through the CLI; then every byte Parley wrote is searched."""
+    from .summaries_fixtures.fake_anthropic import FakeAnthropic
+    from .summaries_fixtures.meetings import store_turns, turn
+
+    key = "sk-ant-api03-NEVER-STORE-ME-5e1f"
+    api = FakeAnthropic(key=key)
+    try:
+        data, config = tmp_path / "data", tmp_path / "config"
+        with Store(data / "parley.db") as s:
+            mid = store_turns(s, [turn("A", 0.0, 4.0, "I'll send the budget by Friday."), turn("B", 5.0, 9.0, "Thanks, Friday works.")],
+                              title="Budget", names={"A": "Alice", "B": "Bob"})
+        env = clean_env(PARLEY_DATA_DIR=str(data), PARLEY_CONFIG_DIR=str(config), HOME=str(tmp_path), PARLEY_CLOUD_SUMMARIES="1",
+                        ANTHROPIC_API_KEY=key, ANTHROPIC_BASE_URL=api.url)
+        outputs = []
+        for args in (["summarize", str(mid)], *(["export", str(mid), "--format", f, "-o", str(tmp_path / f"out.{f}")]
+                                                for f in ("txt", "md", "srt", "vtt", "json", "rttm"))):
+            proc = subprocess.run([sys.executable, "-m", "meetings.cli", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                                  timeout=300)
+            assert proc.returncode == 0, proc.stderr
+            outputs.append(proc.stdout + proc.stderr)
+        assert api.messages(), "the summary did go to the (local) API"
+        assert any(api.key_sent(m) == key for m in api.messages())
+    finally:
+        api.close()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "out.md" for p in written) and any(p.name == "parley.db" for p in written)
+    leaks = [str(p) for p in written if key.encode() in p.read_bytes()] + [o[:80] for o in outputs if key in o]
+    assert leaks == []
+    assert "Alice" in (tmp_path / "out.md").read_text()  # control: the search reads what was written
