@@ -490,10 +490,14 @@ class Store:
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database file and empty it; False when a reader kept part of it (retried next time)."""
-        try:
-            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        except sqlite3.Error:
-            return False
+        with self._lock:
+            try:
+                self.conn.execute("PRAGMA busy_timeout=2000")  # a reader elsewhere: do not wait long, retried next time
+                busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error:
+                return False
+            finally:
+                self.conn.execute("PRAGMA busy_timeout=30000")
         return busy == 0
 
     _MEETING_SQL = """
