@@ -75,7 +75,8 @@ def test_import_real_recording_through_the_ui(qtbot, store, tmp_path):
         window.import_files([eval_item(ITEM)])
         qtbot.waitUntil(lambda: window.import_panel.isVisible(), timeout=5000)
     meeting_id = opened.args[0]
-    assert stages == ["decode", "diarize", "transcribe", "align", "save"]
+    # a recording up to one ASR window long is transcribed while the diarizer may still be loading
+    assert stages == ["decode", "transcribe", "diarize", "align", "save"]
     assert {s for s, _ in progress} >= {"decode", "transcribe"}
     assert len(progress) < 200  # throttled
     m = store.get_meeting(meeting_id)
