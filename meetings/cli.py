@@ -1,12 +1,14 @@
 """The ``parley`` command line.
 
-    parley import FILE [--num-speakers N | --min-speakers N --max-speakers N] [--model NAME]
-                       [--diarization NAME] [--device auto|cpu|cuda] [--language xx]
+    parley import FILE_OR_DIR... [--jobs N] [--num-speakers N | --min-speakers N --max-speakers N]
+                       [--model NAME] [--diarization NAME] [--device auto|cpu|cuda] [--language xx]
     parley list
     parley show ID
     parley export ID --format txt|md|srt|vtt|json|rttm [-o FILE]
-    parley summarize ID [--model M] [--local]
+    parley summarize ID [--model M] [--local | --llm [URL]]
+    parley models [get NAME]
     parley app
+    parley --version
     parley bench [--files NAME ...]
 
 Errors a user can act on exit with status 2 and one line on stderr.
