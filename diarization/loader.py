@@ -7,8 +7,9 @@ Whisper on first use in the caller's thread, so Whisper can already be transcrib
 GIL) while pyannote is still importing. Either attribute blocks until its model is ready and
 re-raises a loading failure (:class:`~meetings.errors.ModelUnavailable`) where it is used.
 
-Libraries both loaders import (torch, faster-whisper, onnxruntime for Silero VAD) are imported
-before the thread starts, so the two threads never initialise the same module at once.
+Libraries both threads import (torch, faster-whisper, onnxruntime for Silero VAD, PyAV and
+soundfile for decoding) are imported before the thread starts, so the two threads never
+initialise the same module at once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ class SpeechModels:
     caller's thread). Only the embedded diarizer, whose files were just checked, loads behind."""
 
     def __init__(self, options, device: Device, *, background: bool = True):
-        import faster_whisper  # noqa: F401  (shared imports first: see the module docstring)
+        import av  # noqa: F401  (shared imports first: see the module docstring; decoding uses av and soundfile)
+        import faster_whisper  # noqa: F401
+        import soundfile  # noqa: F401
         import torch  # noqa: F401
 
         try:
