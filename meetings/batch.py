@@ -17,7 +17,7 @@ from pathlib import Path
 
 from meetings.errors import ParleyError
 
-__all__ = ["AUDIO_EXTENSIONS", "FileResult", "Inputs", "collect_inputs", "check_inputs", "plan_jobs", "import_files", "WORKER_MEMORY_BYTES"]
+__all__ = ["AUDIO_EXTENSIONS", "WORKER_MEMORY_BYTES", "FileResult", "Inputs", "collect_inputs", "check_inputs", "plan_jobs", "import_files", "summary_lines", "batch_command"]
 
 #: what a folder is searched for (explicitly named files are tried whatever their name)
 AUDIO_EXTENSIONS = frozenset(

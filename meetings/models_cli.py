@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 
 __all__ = ["add_parser", "cmd_models"]
 
