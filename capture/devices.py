@@ -36,8 +36,9 @@ __all__ = [
     "backend_for", "PulseBackend", "PortAudioBackend", "WasapiLoopbackBackend", "MacLoopbackBackend",
 ]
 
-#: ``callback(block (frames, 1) float32, overflowed)``, called on the audio thread: copy, never block
-BlockCallback = Callable[[np.ndarray, bool], None]
+#: ``callback(block (frames, 1) float32, overflowed, delay)``, called on the audio thread: copy, never
+#: block. ``delay``: seconds since the block's last sample was captured (0 when the host cannot tell)
+BlockCallback = Callable[[np.ndarray, bool, float], None]
 
 
 class CaptureUnavailable(ParleyError):
@@ -83,7 +84,15 @@ class _PortAudioStream(InputStream):
                 if not self._unmute_at or time.monotonic() < self._unmute_at:
                     return
                 self.muted = False
-            callback(indata[:, :1].copy() if indata.shape[1] > 1 else indata.copy(), bool(status.input_overflow))
+            # how long ago the block's last sample was captured (the stream's own latency), so the
+            # recorder places it by capture time, not arrival: streams with different buffering
+            # (a remapped source, a USB headset) line up
+            delay = 0.0
+            if time_info.inputBufferAdcTime > 0 and time_info.currentTime > 0:
+                delay = max(0.0, time_info.currentTime - time_info.inputBufferAdcTime - frames / samplerate)
+                if delay > 0.1:  # at start-up ALSA's pulse plugin reports buffers (~0.6 s) that are not there
+                    delay = 0.0
+            callback(indata[:, :1].copy() if indata.shape[1] > 1 else indata.copy(), bool(status.input_overflow), delay)
 
         with _ENV_LOCK:  # PULSE_SOURCE is read when the ALSA pulse plugin opens the stream
             saved = {k: os.environ.get(k) for k in (env or {})}
@@ -220,7 +229,7 @@ class PulseBackend:
             stream.muted = True
             for target in ([other] if other else []) + [device.id]:
                 subprocess.run([self.pactl, "move-source-output", str(mine[0]["index"]), target], capture_output=True, timeout=5)
-            stream.flush_then_unmute()
+            stream.flush_then_unmute(0.3)
         stream.healthy = lambda: self._healthy(mine[0]["index"] if mine else None, source)
         stream.start = lambda: None  # already started, to find its source-output
         return stream
@@ -242,8 +251,6 @@ class PulseBackend:
                 except (CaptureUnavailable, ValueError):  # a busy server: ask again at the next event
                     self._changed.set()
                     return True
-                if os.environ.get("PARLEY_DEBUG_PULSE"):
-                    print("pulse outputs", self._where, "want", output, source, file=sys.stderr)
                 self._checked = time.monotonic()
             return self._where.get(output) == source
 
@@ -317,7 +324,7 @@ class _ThreadStream(InputStream):
         with self._make() as rec:
             while not self._stop.is_set():
                 data = np.asarray(rec.record(numframes=self._n), dtype=np.float32)
-                self._cb(data[:, :1] if data.ndim == 2 else data[:, None], False)
+                self._cb(data[:, :1] if data.ndim == 2 else data[:, None], False, 0.0)
 
     def start(self) -> None:
         self._thread.start()

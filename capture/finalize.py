@@ -23,6 +23,7 @@ __all__ = ["ClockFit", "fit_clock", "read_anchors", "finalize", "Finalized", "RO
 
 ROLES = ("mic", "system")  # channel order in the finalized file
 BLOCK = 16_000 * 60  # output frames per block
+SETTLE = 3.0  # seconds after a stream's first block before its clock readings are steady
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +65,16 @@ def fit_clock(anchors: np.ndarray, samplerate: int, *, min_span: float = 60.0) -
     nominal = 1.0 / samplerate
     if len(anchors) == 0:
         return ClockFit(0.0, nominal)
+    settled = anchors[anchors[:, 1] >= anchors[0, 1] + SETTLE]
+    if len(settled) >= 3:  # a stream's first seconds carry its start-up buffering: fit the steady state
+        anchors = settled
     n, t = anchors[:, 0], anchors[:, 1]
     period = nominal
     if len(anchors) >= 3 and t[-1] - t[0] >= min_span:
         period = float(np.polyfit(n, t, 1)[0])
         if abs(period * samplerate - 1.0) > 0.01:  # more than 1 %: not drift, a broken clock reading
             period = nominal
-    offset = float(np.percentile(t - period * n, 10))
+    offset = float(np.median(t - period * n))
     return ClockFit(offset, period)
 
 
@@ -84,15 +88,26 @@ class Finalized:
     offsets: dict
 
 
-def _aligned_blocks(src: Path, fit: ClockFit, samplerate: int, base_offset: float, total: int):
-    """Yield blocks of the channel resampled onto frames k ↦ time base_offset + k / samplerate."""
+def source_positions(k: np.ndarray, samplerate: int, period: float, segments) -> np.ndarray:
+    """Fractional source frame for output frames ``k`` (times ``k / samplerate`` on the shared
+    clock). The recorder placed each segment's first frame on the clock itself (at the start,
+    and again after a device came back); within a segment frames follow at the device's own
+    ``period``."""
+    starts = np.asarray(sorted(set(segments) | {0}), dtype=np.float64)
+    tau = k / samplerate
+    seg = starts[np.clip(np.searchsorted(starts / samplerate, tau, side="right") - 1, 0, len(starts) - 1)]
+    return seg + (tau - seg / samplerate) / period
+
+
+def _aligned_blocks(src: Path, fit: ClockFit, samplerate: int, segments, total: int):
+    """Yield blocks of the channel resampled onto the shared clock's nominal rate."""
     import soundfile as sf
 
     with sf.SoundFile(src) as f:
         n_src = f.frames
         for k0 in range(0, total, BLOCK):
             k = np.arange(k0, min(total, k0 + BLOCK), dtype=np.float64)
-            pos = (base_offset + k / samplerate - fit.offset) / fit.period  # fractional source frame
+            pos = source_positions(k, samplerate, fit.period, segments)
             lo = int(max(0, np.floor(pos[0]) - 1))
             hi = int(min(n_src, np.ceil(pos[-1]) + 2))
             if hi <= lo:
@@ -116,17 +131,18 @@ def finalize(folder: str | os.PathLike[str], out_path: str | os.PathLike[str]) -
     if not roles:
         raise FileNotFoundError(f"{folder}: the recording has no audio files")
     fits = {r: fit_clock(read_anchors(folder / f"{r}.anchors"), rate) for r in roles}
-    lengths = {}
+    lengths, segments = {}, {}
     for r in roles:
         info = sf.info(str(present[r]))
         if info.samplerate != rate:
             raise ValueError(f"{present[r].name}: {info.samplerate} Hz, the manifest says {rate} Hz")
-        lengths[r] = fits[r].offset + info.frames * fits[r].period
-    base = 0.0  # frame 0 of every channel is the recorder's start (t0) on the shared clock
-    total = int(round((max(lengths.values()) - base) * rate))
+        segs = segments[r] = (manifest.get("stats", {}).get(r, {}).get("segments") or [0])
+        last = max(segs)
+        lengths[r] = last / rate + (info.frames - last) * fits[r].period
+    total = int(round(max(lengths.values()) * rate))  # frame 0 of every channel is the recorder's start
     tmp = out_path.with_name(out_path.name + ".part")
     h = hashlib.sha256()
-    gens = [_aligned_blocks(present[r], fits[r], rate, base, total) for r in roles]
+    gens = [_aligned_blocks(present[r], fits[r], rate, segments[r], total) for r in roles]
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     with sf.SoundFile(tmp, "w", samplerate=rate, channels=len(roles), subtype="PCM_16", format="WAV") as out:

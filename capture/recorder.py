@@ -3,7 +3,8 @@ crash-safe, surviving devices that come and go.
 
 Threads and their jobs:
 * the audio callback (PortAudio's thread) only copies a block into a bounded queue, with the
-  monotonic time it arrived; a full queue counts a dropped block (its length becomes silence);
+  monotonic time it arrived and the stream's reported latency; a full queue counts a dropped
+  block (its length becomes silence);
 * one writer thread drains the queues into one :class:`~capture.wavfile.CrashSafeWav` per
   channel, places blocks on the shared clock (a stall of the device becomes silence, marked as
   a gap), records (frame, time) anchors for drift correction, and syncs files and the manifest
@@ -43,6 +44,7 @@ STALL = 2.0  # no block for this long: the device is lost (servers stall ~1 s wh
 ARRIVAL_GAP = 0.5  # a pause in arrivals longer than this may hide missing audio
 MIN_GAP = 0.1  # missing audio shorter than this is jitter, not a gap
 REOPEN_EVERY = 0.5
+SETTLE_PLACE = 0.6  # seconds a stream's first blocks wait, so its start-up burst is over when placed
 STARTUP = 4.0  # a device may take this long to deliver its first block (PulseAudio null sinks: ~2 s)
 
 
@@ -124,6 +126,10 @@ class _Channel:
     peak: float = 0.0
     got_audio: bool = False
     opened_at: float = 0.0
+    segments: list = field(default_factory=list)  # frames where placement on the clock (re)started
+    settling: bool = False  # collecting a start-up / after-stall burst before placing it
+    settle_since: float = 0.0
+    pending: list = field(default_factory=list)
     generation: int = 0  # blocks of an older stream (one the server moved elsewhere) are not this device's
 
 
@@ -255,11 +261,11 @@ class Recorder:
 
         generation = ch.generation
 
-        def callback(block: np.ndarray, overflowed: bool, ch=ch) -> None:
+        def callback(block: np.ndarray, overflowed: bool, delay: float = 0.0, ch=ch) -> None:
             if overflowed:
                 ch.overflows += 1
             try:
-                ch.queue.put_nowait((block, time.monotonic(), generation))
+                ch.queue.put_nowait((block, time.monotonic(), delay, generation))
             except queue.Full:
                 ch.dropped += 1
                 ch.dropped_frames += len(block)
@@ -347,20 +353,30 @@ class Recorder:
             burst = []
             while True:
                 try:
-                    block, arrived, generation = ch.queue.get_nowait()
+                    block, arrived, delay, generation = ch.queue.get_nowait()
                 except queue.Empty:
                     break
                 if generation == ch.generation:
-                    burst.append((block[:, 0], arrived))
-            if burst:
-                first, last = burst[0][1], burst[-1][1]
-                if first - ch.last_arrival > ARRIVAL_GAP or not ch.got_audio:
-                    # after a stall, audio delayed by the server arrives in a burst: only what the
-                    # whole burst does not cover is missing (silence, marked as a gap)
-                    frames = sum(len(b) for b, _ in burst)
-                    self._fill_to(ch, last - frames / self.samplerate)
-                for block, arrived in burst:
-                    self._place(ch, block, arrived)
+                    burst.append((block[:, 0], arrived - delay, arrived))  # (audio, captured, arrived)
+            if burst and not ch.settling and (burst[0][1] - ch.last_arrival > ARRIVAL_GAP or not ch.got_audio):
+                ch.settling, ch.settle_since = True, now
+            if ch.settling:
+                # At the start, and after a stall, a stream first delivers what it buffered, in a
+                # burst faster than real time, possibly over several drains. Its blocks wait until
+                # the burst is over; then the last one is "just captured" (less the stream's own
+                # latency) and the rest are put before it. What they do not cover is missing
+                # (silence, marked as a gap). From there on the stream's frames follow each
+                # other; finalize corrects their rate.
+                ch.pending.extend(burst)
+                if not (final or now - ch.settle_since >= SETTLE_PLACE):
+                    continue
+                burst, ch.pending, ch.settling = ch.pending, [], False
+                if burst:
+                    frames = sum(len(b) for b, _, _ in burst)
+                    self._fill_to(ch, burst[-1][1] - frames / self.samplerate)
+                    ch.segments.append(ch.wav.frames)
+            for block, captured, arrived in burst:
+                self._place(ch, block, captured, arrived)
             if final:
                 continue
             stall = STALL if ch.got_audio else STARTUP
@@ -385,7 +401,7 @@ class Recorder:
                 else:
                     ch.gaps.append((start, missing / self.samplerate))
 
-    def _place(self, ch: _Channel, block: np.ndarray, arrived: float) -> None:
+    def _place(self, ch: _Channel, block: np.ndarray, captured: float, arrived: float) -> None:
         if ch.dropped_frames:  # blocks the queue could not take: their time as silence
             n, ch.dropped_frames = ch.dropped_frames, 0
             self._write(ch, np.zeros(n, dtype=np.float32))
@@ -394,13 +410,13 @@ class Recorder:
                 ch.lost = False
             self.emit(DeviceBack(ch.spec.role, ch.device.name, round(ch.wav.seconds, 3)))
         ch.got_audio = True
-        ch.last_arrival = arrived
+        ch.last_arrival = captured
         self._write(ch, block)
         with self._lock:
             rms = float(np.sqrt(np.mean(block.astype(np.float64) ** 2))) if block.size else 0.0
             ch.level = 0.8 * ch.level + 0.2 * rms
             ch.peak = max(ch.peak * 0.95, float(np.abs(block).max(initial=0.0)))
-        if arrived - ch.last_anchor >= 0.5:
+        if arrived - ch.last_anchor >= 0.5:  # arrival times: their jitter averages out over minutes
             ch.anchors.write(f"{ch.wav.frames} {arrived - self.t0:.6f}\n")
             ch.last_anchor = arrived
 
@@ -414,7 +430,8 @@ class Recorder:
         with self._lock:
             self.manifest["stats"] = {
                 ch.spec.role: {"seconds": round(ch.wav.seconds, 3), "overflows": ch.overflows, "dropped_blocks": ch.dropped,
-                               "gaps": [[round(s, 3), round(d, 3)] for s, d in ch.gaps], "device": ch.device.id}
+                               "gaps": [[round(s, 3), round(d, 3)] for s, d in ch.gaps], "device": ch.device.id,
+                               "segments": list(ch.segments)}
                 for ch in self._channels
             }
             self.manifest["updated_at"] = _now_iso()

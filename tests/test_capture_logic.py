@@ -54,7 +54,7 @@ def test_fit_clock_finds_a_thousand_ppm_drift_through_jitter():
     t = 0.012 + n * true_period + rng.exponential(0.004, len(n))  # arrival jitter is positive
     fit = fit_clock(np.c_[n, t], SR)
     assert fit.drift_ppm(SR) == pytest.approx(1000, abs=5)
-    assert abs(fit.offset - 0.012) < 0.002
+    assert abs(fit.offset - 0.012) < 0.005  # the median arrival latency above the true start
     # short recordings: a slope cannot be told from jitter, the nominal rate is kept
     assert fit_clock(np.c_[n[:20], t[:20]], SR).period == 1.0 / SR
 
