@@ -90,3 +90,125 @@ def merge_channels(local: Sequence[Turn], remote: Sequence[Turn]) -> list[Turn]:
                 t = replace(t, words=words, overlapped=True)
             out.append(t)
     return sorted(out, key=lambda t: (t.start, t.end))
+
+
+# --- which path a multi-channel file takes, and each channel's own speech (pure, numpy) -------
+
+FRAME = 0.03  # seconds per level frame
+SILENT_DBFS = -65.0  # a channel whose speech level is below this holds nobody
+ACTIVE_BELOW_SPEECH = 30.0  # a frame this far below the channel's speech level is not speech ...
+ACTIVE_ABOVE_FLOOR = 12.0  # ... nor one less than this above its noise floor
+BLEED_DB = 9.0  # a frame this much quieter (relative to its channel) than the other channel's is bleed
+ONE_SIDED_DB = 8.0  # a frame with this much level difference between channels is one person's
+MIN_ONE_SIDED = 0.35  # share of speech frames that must be one-sided for the channel path
+MIN_OWN_SECONDS = 2.0  # ... with each channel leading for at least this long
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChannelLevels:
+    """Per channel and frame: the level relative to that channel's own speech level (dB), whether
+    anyone is heard on it, and whether that is its own talker rather than another channel's bleed."""
+
+    frame: float
+    rel_db: "np.ndarray"  # (channels, frames)
+    active: "np.ndarray"  # (channels, frames) bool
+    own: "np.ndarray"  # (channels, frames) bool
+    speech_dbfs: tuple[float, ...]
+
+    @property
+    def frames(self) -> int:
+        return int(self.rel_db.shape[1])
+
+
+def channel_levels(x: "np.ndarray", sr: int = 16_000, frame: float = FRAME) -> ChannelLevels:
+    """Levels of a (channels, samples) signal; a channel's speech level is its 95th-percentile
+    frame level, so channels recorded at different gains compare fairly."""
+    import numpy as np
+
+    n = max(1, int(frame * sr))
+    frames = x.shape[1] // n
+    if frames == 0:
+        z = np.zeros((x.shape[0], 0))
+        return ChannelLevels(frame, z, z.astype(bool), z.astype(bool), tuple(-np.inf for _ in range(x.shape[0])))
+    blocks = x[:, : frames * n].reshape(x.shape[0], frames, n).astype(np.float64)
+    db = 10 * np.log10(np.mean(blocks**2, axis=2) + 1e-12)
+    speech = np.percentile(db, 95, axis=1)
+    floor = np.percentile(db, 10, axis=1)
+    rel = db - speech[:, None]
+    active = (db > np.maximum(floor + ACTIVE_ABOVE_FLOOR, speech - ACTIVE_BELOW_SPEECH)[:, None]) & (speech > SILENT_DBFS)[:, None]
+    from scipy.ndimage import maximum_filter1d
+
+    own = active.copy()
+    # the other channel's level over ±2 frames: bleed arrives a little late and outlasts its source
+    near = maximum_filter1d(np.where(active, rel, -np.inf), 5, axis=1)
+    for c in range(x.shape[0]):
+        for o in range(x.shape[0]):
+            if o != c:
+                own[c] &= ~(rel[c] < near[o] - BLEED_DB)
+    return ChannelLevels(frame, rel, active, own, tuple(float(s) for s in speech))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a multi-channel file is attributed: ``"channels"`` (a person or group per channel)
+    or ``"mono"`` (the channels carry the same people: mixed down)."""
+
+    path: str
+    reason: str
+    one_sided: float  # share of speech frames heard (almost) only on one channel
+    own_seconds: tuple[float, ...]  # per channel: seconds where only its own talker is heard
+
+
+def decide_route(levels: ChannelLevels) -> Route:
+    """Channels carry different people when much of the speech is loud on one channel and (far)
+    quieter on the other, and each channel leads for a while. Identical or near-identical
+    channels (stereo music, a stereo room microphone, mono saved as stereo) and a file with one
+    silent channel stay on the mono path."""
+    import numpy as np
+
+    if levels.rel_db.shape[0] < 2 or levels.frames == 0:
+        return Route("mono", "one channel", 0.0, ())
+    speech = levels.active.any(axis=0)
+    if not speech.any():
+        return Route("mono", "no speech", 0.0, (0.0,) * levels.rel_db.shape[0])
+    a, b = levels.rel_db[0], levels.rel_db[1]
+    diff = np.where(levels.active[0] & levels.active[1], np.abs(a - b), np.inf)  # heard on one only: one-sided
+    one_sided = float(np.mean(diff[speech] >= ONE_SIDED_DB))
+    lead = [levels.own[c] & ~levels.own[1 - c] for c in (0, 1)]
+    own_s = tuple(float(m.sum() * levels.frame) for m in lead)
+    if min(own_s) < MIN_OWN_SECONDS:
+        return Route("mono", f"only one channel carries a talker ({own_s[0]:.0f} s / {own_s[1]:.0f} s)", one_sided, own_s)
+    if one_sided < MIN_ONE_SIDED:
+        return Route("mono", f"the channels carry the same sound ({100 * one_sided:.0f} % one-sided)", one_sided, own_s)
+    return Route("channels", f"{100 * one_sided:.0f} % of the speech is on one channel only", one_sided, own_s)
+
+
+def own_speech(levels: ChannelLevels, channel: int, min_gap: float = 0.3, min_len: float = 0.2,
+               pad: float = 0.06) -> list[tuple[float, float]]:
+    """The channel's own talker's speech as (start, end) seconds: own frames, gaps shorter than
+    ``min_gap`` closed, pieces shorter than ``min_len`` dropped."""
+    import numpy as np
+
+    m = levels.own[channel]
+    out: list[tuple[float, float]] = []
+    edges = np.flatnonzero(np.diff(np.r_[0, m.astype(np.int8), 0]))
+    for s, e in zip(edges[::2], edges[1::2]):
+        a, b = max(0.0, s * levels.frame - pad), e * levels.frame + pad
+        if out and a - out[-1][1] < min_gap:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return [(a, b) for a, b in out if b - a >= min_len]
+
+
+def bleed_reference(other: "np.ndarray", levels: ChannelLevels, channel: int, source: int, sr: int = 16_000) -> "np.ndarray":
+    """The ``source`` channel, kept only where its own talker speaks and ``channel``'s does not:
+    the reference from which the echo canceller learns how ``source`` bleeds into ``channel``
+    (learning it where both talk would teach it to cancel ``channel``'s own voice)."""
+    import numpy as np
+
+    gate = levels.own[source] & ~levels.own[channel]
+    n = int(levels.frame * sr)
+    mask = np.repeat(gate.astype(np.float32), n)
+    mask = np.r_[mask, np.zeros(max(0, len(other) - len(mask)), np.float32)][: len(other)]
+    return (other * mask).astype(np.float32)

@@ -16,12 +16,13 @@ from capture.decode import decode_to_wav, file_sha256, read_mono
 from meetings.errors import Cancelled, ParleyError, SaveFailed, StoreError
 from meetings.files import private_dir, write_private
 from meetings.events import EventSink, Failed, Finished, Progress, StageDone
+from diarization.channels import Route
 from meetings.types import Diarization, PipelineOptions, Transcript, Turn
 
 if TYPE_CHECKING:
     from meetings.store import Store
 
-__all__ = ["Engine", "ImportResult", "StageTiming", "process_audio", "speech_pauses"]
+__all__ = ["Engine", "ImportResult", "StageTiming", "channel_route", "process_audio", "speech_pauses"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,10 @@ class Processed:
     turns: tuple[Turn, ...]  # final: aligned, overlaps recovered, scored
     timings: tuple[StageTiming, ...]
     primary_turns: tuple[Turn, ...] = ()  # aligned single-stream words only (before overlap recovery)
+    attribution: str = "mono"  # "mono" (one mix) or "channels" (a person or group per channel)
+
+
+MONO = Route("mono", "one channel", 0.0, ())
 
 
 def _noop(_event) -> None:
@@ -93,8 +98,17 @@ class Engine:
         self._cancel.set()
         self.models.cancel()
 
-    def process(self, wav: Path, duration: float, emit: EventSink = _noop) -> Processed:
-        return process_audio(self, wav, duration, emit)
+    def process(self, wav: Path, duration: float, emit: EventSink = _noop, route=None) -> Processed:
+        """A canonical WAV → speakers and words. A file whose channels carry different people
+        (``route``, else decided from the audio: :func:`channel_route`) is attributed by channel."""
+        route = route or channel_route(wav)
+        if route.path != "channels":
+            return process_audio(self, wav, duration, emit)
+        from meetings.recording import process_channels
+
+        p = process_channels(self, wav, ("party",) * 2, duration, emit)
+        emit(StageDone("align", 0.0))
+        return Processed(p.diarization, p.transcript, p.turns, p.timings, p.turns, attribution="channels")
 
     def reset_cancel(self) -> None:
         """Forget an earlier cancel (a cancel during a job sticks until the job has stopped)."""
@@ -140,13 +154,18 @@ class Engine:
         except ParleyError as exc:
             emit(Failed(str(exc)))
             raise
+        route = channel_route(wav) if info.channels > 1 and info.distinct_channels else None
+        from dataclasses import replace
+
+        options = replace(self.options, extra={**self.options.extra, "attribution": route.path if route else "mono",
+                                               **({"attribution_reason": route.reason} if route else {})})
         meeting_id = store.begin_meeting(
-            title or path.stem, info, str(wav), self.options, self.options.asr_model, self.options.diarization_model
+            title or path.stem, info, str(wav), options, self.options.asr_model, self.options.diarization_model
         )
         result = None
         try:
             self.check_cancel()
-            result = self.process(wav, info.duration, emit)
+            result = self.process(wav, info.duration, emit, route=route or MONO)
             t0 = time.perf_counter()
             store.save_result(
                 meeting_id,
@@ -174,6 +193,20 @@ class Engine:
         emit(Finished(meeting_id))
         timings = (StageTiming("decode", decode_s), *result.timings, StageTiming("save", save_s))
         return ImportResult(meeting_id, False, info.duration, timings, info.warnings)
+
+
+def channel_route(wav: Path):
+    """Which path a canonical WAV takes: :class:`diarization.channels.Route` (``"mono"`` for a
+    one-channel file, or channels that carry the same sound)."""
+    import soundfile as sf
+
+    from diarization.channels import channel_levels, decide_route
+
+    with sf.SoundFile(wav) as f:
+        if f.channels < 2:
+            return MONO
+        data = f.read(dtype="float32", always_2d=True)
+    return decide_route(channel_levels(data.T))
 
 
 def _save_failed(exc: StoreError, store: "Store", sha: str, turns) -> SaveFailed:

@@ -1,10 +1,13 @@
-"""A live recording (mic + system audio) → a meeting, through the same pipeline as an import.
+"""A live recording (mic + system audio) → a meeting, through the same pipeline as an import;
+and the channel path every multi-channel file takes whose channels carry different people.
 
-Per channel: the system channel holds the remote people and goes through the whole import
-pipeline (diarization, ASR, alignment, voices, overlap, confidence); the mic channel is the
-local user ("You"): its analysis copy is echo-cancelled against the system channel, then
-transcribed, and words that are only the far end's echo are dropped. Both channels' turns are
-merged on one timeline; speech on both at once is kept as overlap.
+Per channel (:func:`process_channels`): the system channel holds the remote people and goes
+through the whole import pipeline (diarization, ASR, alignment, voices, overlap, confidence);
+the mic channel is the local user ("You"): its analysis copy is echo-cancelled against the
+system channel, then transcribed, and words that are only the far end's echo are dropped. An
+imported call's channels (``"party"``: me left, them right) have each other's bleed cancelled,
+and a channel is diarized only when it holds more than one voice. All channels' turns are
+merged on one timeline; speech on two at once is kept as overlap.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ class ChannelsProcessed:
     echo_erle_db: float | None = None
     remote: Diarization | None = None
     remote_transcript: Transcript | None = None
+    diarization: Diarization | None = None  # every channel's speaker activity, on one timeline
+    transcript: Transcript | None = None  # every channel's words
+    voices: tuple[str, ...] = ()  # per channel: "one" or "several"
 
 
 def _noop(_e) -> None:
@@ -76,66 +82,171 @@ def _read(wav: Path, channel: int) -> np.ndarray:
     return data[:, channel].copy()
 
 
+def _several_voices(engine: Engine, audio: np.ndarray, spans: list[tuple[float, float]], window: float = 2.0,
+                    most: int = 120) -> bool:
+    """Does one channel hold more than one voice? Its own speech in ``window``-s pieces, each
+    embedded (CAM++) and clustered as the voice stage does; a second voice must hold at least
+    5 s and a tenth of the judged speech. Up to ``most`` windows, spread over the file."""
+    from diarization.voices import VoiceOptions, cluster_windows
+
+    pieces = []
+    for a, b in spans:
+        n = int((b - a) // window)
+        pieces += [(a + i * window, a + (i + 1) * window) for i in range(n)]
+    if len(pieces) < 4:
+        return False
+    if len(pieces) > most:
+        pieces = [pieces[int(i)] for i in np.linspace(0, len(pieces) - 1, most)]
+    emb = np.asarray(engine.diarizer.embed_many([audio[int(a * SR): int(b * SR)] for a, b in pieces]), dtype=np.float64)
+    opts = VoiceOptions()
+    cluster = cluster_windows(emb, opts.same_voice, seconds=[window] * len(pieces), cohesion_ratio=opts.cohesion_ratio,
+                              substantial=opts.min_new_speaker)
+    secs = np.sort(np.bincount(cluster) * window)[::-1]
+    return len(secs) > 1 and secs[1] >= max(5.0, 0.1 * secs.sum()) and secs[1] >= 3 * window
+
+
+def _prefixed(p, prefix: str):
+    """A channel's processed result with its speaker labels made unique across channels."""
+    from dataclasses import replace as rp
+
+    def lab(s: str) -> str:
+        return f"{prefix}{s}"
+
+    turns = tuple(rp(t, speaker=lab(t.speaker), words=tuple(rp(w, speaker=lab(w.speaker), overlapping=tuple(lab(o) for o in w.overlapping))
+                                                         for w in t.words)) for t in p.turns)
+    d = p.diarization
+    dia = rp(d, segments=tuple(rp(x, speaker=lab(x.speaker)) for x in d.segments),
+             exclusive=tuple(rp(x, speaker=lab(x.speaker)) for x in d.exclusive), speakers=tuple(lab(x) for x in d.speakers),
+             activations=None)
+    return turns, dia
+
+
 def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration: float, emit: EventSink = _noop) -> ChannelsProcessed:
-    """Attribute a recording whose channels are ``roles`` (``"mic"``: the local user;
-    ``"system"``: the remote people) — see the module docstring."""
+    """Attribute a recording by its channels; ``roles`` says what each channel is:
+
+    * ``"mic"``: the local user (one voice, "You"), echo-cancelled against a ``"system"`` channel;
+    * ``"system"``: the remote people, through the whole import pipeline (diarization, voices …);
+    * ``"party"``: one side of an imported call: the other channels' bleed is cancelled (learnt
+      where only they talk), then the channel is diarized only when it holds more than one voice,
+      else all its own words are that one person's.
+
+    Words a channel only heard from another (echo, bleed) are dropped; speech on two channels at
+    once is kept as overlap."""
     import soundfile as sf
 
-    from diarization.channels import LOCAL, MicWord, local_turns, local_words, merge_channels
+    from diarization.channels import (LOCAL, MicWord, bleed_reference, channel_levels, local_turns, local_words,
+                                      merge_channels, own_speech)
     from diarization.echo import cancel_echo, echo_share
+    from meetings.types import SpeakerSegment
 
     timings: list[StageTiming] = []
-    remote_turns: tuple[Turn, ...] = ()
-    speakers: list[str] = []
-    centroids = None
-    language = ""
-    dia = transcript = None
     tmp = Path(tempfile.mkdtemp(prefix="parley-channels-"))
     try:
-        system = _read(wav, roles.index("system")) if "system" in roles else None
-        if system is not None:
-            sys_wav = tmp / "system.wav"
-            sf.write(sys_wav, system, SR, subtype="PCM_16")
-            p = process_audio(engine, sys_wav, duration, emit)
-            remote_turns, dia, transcript = p.turns, p.diarization, p.transcript
-            speakers, centroids, language = list(dia.speakers), dia.centroids, p.transcript.language
-            # a diarization that found nobody leaves its aligner label on the turns
-            for t in remote_turns:
+        raws = [_read(wav, k) for k in range(len(roles))]
+        system = roles.index("system") if "system" in roles else None
+        t0 = time.perf_counter()
+        levels = channel_levels(np.stack(raws)) if len(raws) > 1 else None
+        cleaned, erle = [], None
+        for k, role in enumerate(roles):
+            others = [j for j in range(len(roles)) if j != k]
+            if role == "mic" and system is not None:
+                c, report = cancel_echo(raws[k], raws[system])
+                erle = report.erle_db
+            elif role == "party" and others:
+                c = raws[k]
+                for o in others:  # learnt only where the other talks alone: never cancels this channel's own voice
+                    c, _ = cancel_echo(c, bleed_reference(raws[o], levels, k, o))
+            else:
+                c = raws[k]
+            cleaned.append(c)
+        after = channel_levels(np.stack(cleaned)) if len(cleaned) > 1 else None
+        timings.append(StageTiming("echo", time.perf_counter() - t0))
+        own = [own_speech(after, k) if after is not None else [(0.0, duration)] for k in range(len(roles))]
+        many = []
+        for k, role in enumerate(roles):
+            engine.check_cancel()
+            many.append(role == "system" or (role == "party" and _several_voices(engine, cleaned[k], own[k])))
+        labels = {k: LOCAL if role == "mic" else f"CH{k + 1}" for k, role in enumerate(roles)}
+        parties = sum(r == "party" for r in roles)
+        speakers: list[str] = []
+        centroid_of: dict[str, np.ndarray | None] = {}
+        turns_of: dict[int, tuple[Turn, ...]] = {}
+        segments: list[SpeakerSegment] = []
+        words_of: dict[int, tuple] = {}
+        language = ""
+        dia = transcript = None
+        for k in [k for k in range(len(roles)) if many[k]]:  # several voices: the whole pipeline
+            path = tmp / f"channel{k}.wav"
+            sf.write(path, cleaned[k], SR, subtype="PCM_16")
+            p = process_audio(engine, path, duration, emit)
+            turns, d = (p.turns, p.diarization) if roles[k] == "system" and parties == 0 else _prefixed(p, f"{labels[k]}_")
+            turns_of[k], words_of[k] = turns, p.transcript.words
+            dia, transcript = d, p.transcript
+            language = language or p.transcript.language
+            for j, s in enumerate(d.speakers):
+                speakers.append(s)
+                centroid_of[s] = None if d.centroids is None else d.centroids[j]
+            for t in turns:  # a diarization that found nobody leaves its aligner label on the turns
                 if t.speaker not in speakers:
                     speakers.append(t.speaker)
-                    centroids = None
+                    centroid_of[t.speaker] = None
+            segments += d.segments
             timings += list(p.timings)
-        local: list[Turn] = []
-        dropped, erle = 0, None
-        if "mic" in roles:
+        heard = {}
+        for k in [k for k in range(len(roles)) if not many[k]]:  # one voice: transcribe, every own word is theirs
             engine.check_cancel()
             t0 = time.perf_counter()
-            raw = _read(wav, roles.index("mic"))
-            cleaned, report = cancel_echo(raw, system) if system is not None else (raw, None)
-            erle = report.erle_db if report else None
-            timings.append(StageTiming("echo", time.perf_counter() - t0))
-            t0 = time.perf_counter()
-            mic_transcript = engine.transcriber(
-                lambda a, b: cleaned[int(a * SR): int(b * SR)],
+            ck = cleaned[k]
+            heard[k] = engine.transcriber(
+                lambda a, b, ck=ck: ck[int(a * SR): int(b * SR)],
                 duration,
-                pauses=_energy_pauses(cleaned, duration),
-                progress=lambda d, t: emit(Progress("transcribe", d, t, "your microphone")),
+                pauses=_energy_pauses(ck, duration),
+                progress=lambda d, t: emit(Progress("transcribe", d, t, "your microphone" if roles[k] == "mic" else f"channel {k + 1}")),
             )
-            timings.append(StageTiming("transcribe_mic", time.perf_counter() - t0))
-            language = language or mic_transcript.language
-            mic = [MicWord(w, echo_share(raw, cleaned, w.start, w.end)) for w in mic_transcript.words]
-            words, dropped = local_words(mic, transcript.words if transcript else ())
-            local = local_turns(words, LOCAL)
-            if local:
-                speakers.insert(0, LOCAL)
-                if centroids is not None:
-                    vec = _local_voice(engine, cleaned, local)
-                    centroids = None if vec is None else np.vstack([vec[None, :], centroids])
-        turns = merge_channels(local, remote_turns)
+            timings.append(StageTiming("transcribe_mic" if roles[k] == "mic" else f"transcribe_ch{k + 1}", time.perf_counter() - t0))
+            words_of[k] = heard[k].words
+            language = language or heard[k].language
+        dropped = 0
+        for k, tr in heard.items():
+            mic = [MicWord(w, echo_share(raws[k], cleaned[k], w.start, w.end)) for w in tr.words]
+            other = [w for j, ws in words_of.items() if j != k for w in ws]
+            words, n = local_words(mic, other)
+            if roles[k] == "party" and after is not None:
+                words, m = _outside_own(words, own, k)
+                n += m
+            dropped += n
+            turns_of[k] = tuple(local_turns(words, labels[k]))
+            if turns_of[k]:
+                speakers.insert(0, labels[k]) if roles[k] == "mic" else speakers.append(labels[k])
+                centroid_of[labels[k]] = _local_voice(engine, cleaned[k], list(turns_of[k]))
+                segments += [SpeakerSegment(a, b, labels[k]) for a, b in own[k]] if after is not None else \
+                    [SpeakerSegment(t.start, t.end, labels[k]) for t in turns_of[k]]
+        order = sorted(turns_of, key=lambda k: roles[k] != "mic")
+        turns = list(turns_of[order[0]]) if order else []
+        for k in order[1:]:
+            turns = merge_channels(turns, turns_of[k])
+        rows = [centroid_of.get(s) for s in speakers]
+        centroids = np.stack([np.asarray(r, np.float32).reshape(-1) for r in rows]) if rows and all(r is not None for r in rows) else None
+        combined = Diarization(tuple(sorted(segments, key=lambda x: (x.start, x.end))), (), tuple(speakers), None, centroids,
+                               engine.options.diarization_model)
+        all_segments = sorted((s for tr in [*heard.values(), *([transcript] if transcript else [])] for s in tr.segments),
+                              key=lambda s: s.start)
+        merged = Transcript(tuple(all_segments), language or "en", engine.options.asr_model)
         return ChannelsProcessed(tuple(turns), tuple(speakers), centroids, language or "en", tuple(timings),
-                                 dropped, erle, dia, transcript)
+                                 dropped, erle, dia, transcript, combined, merged,
+                                 tuple("several" if m else "one" for m in many))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _outside_own(words, own, k: int, pad: float = 0.25):
+    """Words of channel ``k`` heard outside its own talker's speech but inside another channel's:
+    that channel's bleed, not this person (dropped); also how many."""
+    def inside(t, spans):
+        return any(a - pad <= t <= b + pad for a, b in spans)
+
+    kept = [w for w in words if inside(w.mid, own[k]) or not any(inside(w.mid, own[j]) for j in range(len(own)) if j != k)]
+    return kept, len(words) - len(kept)
 
 
 def _local_voice(engine: Engine, cleaned: np.ndarray, turns: list[Turn], most: float = 30.0) -> np.ndarray | None:

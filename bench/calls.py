@@ -1,0 +1,219 @@
+"""Two-party calls built from evaluation speakers, for the speaker-count and channel checks.
+
+Each call takes two people from *different* evaluation recordings (their clean single-speaker
+stretches: nobody else within 0.2 s in the reference), lets them take turns with short gaps, a
+few back-channels spoken over the other, and optionally one party holding most of the call. The
+audio is then made telephone-like — band-limited to 300–3400 Hz, 8 kHz, G.711 µ-law — as an
+ordinary call recording is. Three versions of every call:
+
+  * ``mono``: both parties mixed, as a call recorder or a meeting app saves it;
+  * ``stereo``: one party per channel, with the other party's bleed at -28 dB, 12 ms late
+    (the far end heard through the near end's microphone), as call-centre recordings are;
+  * ``wideband``: the mono mix at 16 kHz, not band-limited (to tell band-limiting from the rest).
+
+The reference is the placement itself (RTTM segments; words from the AMI word timings where
+there are any). Deterministic: the same seed builds the same calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from meetings.types import SpeakerSegment
+
+SR = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class Clean:
+    """One person's clean stretches, in one or more evaluation files (AMI speaker ids are the
+    same person across meetings)."""
+
+    item: str
+    speaker: str
+    spans: tuple[tuple[str, float, float], ...]  # (item, start, end)
+
+    @property
+    def seconds(self) -> float:
+        return sum(b - a for _, a, b in self.spans)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str
+    parties: tuple[str, str]  # "item:speaker"
+    mono: np.ndarray  # 8 kHz telephone mix, float32
+    stereo: np.ndarray  # (samples, 2) 8 kHz, one party per channel with bleed
+    wideband: np.ndarray  # 16 kHz mix, not band-limited
+    segments: tuple[SpeakerSegment, ...]  # reference: who speaks when (speakers "A", "B")
+    words: tuple[tuple[str, float, float, str], ...]  # (speaker, start, end, word) where known
+
+    @property
+    def duration(self) -> float:
+        return len(self.wideband) / SR
+
+
+def clean_speakers(eval_dir: Path, names: list[str], min_span: float = 0.8, min_seconds: float = 6.0,
+                   shrink: float = 0.0) -> list[Clean]:
+    """Per person of each file, the stretches where the reference has only them (others kept 0.2 s
+    away), their own pauses under 0.5 s bridged; ``shrink`` trims coarse labels' edges."""
+    from bench import scoring
+    from diarization.overlap import _merge, _subtract
+
+    out = []
+    for name in names:
+        ref = scoring.load_reference(eval_dir, name, 0.0)
+        for spk in ref.speakers:
+            mine = _merge([(s.start - 0.25, s.end + 0.25) for s in ref.segments if s.speaker == spk])
+            mine = [(a + 0.25 + shrink, b - 0.25 - shrink) for a, b in mine]
+            others = _merge([(s.start - 0.2, s.end + 0.2) for s in ref.segments if s.speaker != spk])
+            spans = [(name, a, b) for a, b in _subtract([m for m in mine if m[1] > m[0]], others) if b - a >= min_span]
+            same = next((k for k, c in enumerate(out) if c.speaker == spk), None)
+            if same is not None:
+                out[same] = Clean(out[same].item, spk, out[same].spans + tuple(spans))
+            elif spans:
+                out.append(Clean(name, spk, tuple(spans)))
+    return [c for c in out if c.seconds >= min_seconds]
+
+
+def telephone(x: np.ndarray) -> np.ndarray:
+    """16 kHz → 8 kHz narrowband: 300–3400 Hz band-pass, G.711 µ-law (8 bits)."""
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    y = resample_poly(x, 1, 2)
+    y = sosfilt(butter(4, [300, 3400], btype="bandpass", fs=8000, output="sos"), y)
+    mu = 255.0
+    y = np.clip(y, -1, 1)
+    q = np.round((np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu)) * 127) / 127
+    return (np.sign(q) * np.expm1(np.abs(q) * np.log1p(mu)) / mu).astype(np.float32)
+
+
+def _words(eval_dir: Path, item: str, speaker: str) -> list[tuple[float, float, str]]:
+    path = eval_dir / item / f"{item}.words.tsv"
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines()[1:]:
+        p = line.split("\t")
+        if len(p) >= 4 and p[2] == speaker:
+            out.append((float(p[0]), float(p[1]), p[3]))
+    return out
+
+
+def build_call(eval_dir: Path, a: Clean, b: Clean, seed: int, dominant: bool = False) -> Call:
+    import soundfile as sf
+
+    from bench import scoring
+
+    rng = np.random.default_rng(seed)
+    audio = {}
+    for item in {i for c in (a, b) for i, _, _ in c.spans}:
+        x, sr = sf.read(scoring.audio_path(eval_dir, item), dtype="float32")
+        if sr != SR:
+            raise ValueError(f"{item}: expected {SR} Hz")
+        audio[item] = x
+    def pieces(spans):  # calls hand over every few seconds: cut long stretches into 1.5-5 s turns
+        out = []
+        for item, s0, s1 in spans:
+            while s1 - s0 > 6.0:
+                cut = s0 + float(rng.uniform(1.5, 5.0))
+                out.append((item, s0, cut))
+                s0 = cut
+            out.append((item, s0, s1))
+        return out
+
+    queues = {c: pieces(c.spans) for c in (a, b)}
+    if dominant:  # B says little: at most a fifth of A's speech
+        keep, total = [], 0.0
+        for s in queues[b]:
+            if total + (s[2] - s[1]) <= 0.2 * a.seconds or not keep:
+                keep.append(s)
+                total += s[2] - s[1]
+        queues[b] = keep
+    tracks = {c: [] for c in (a, b)}  # (placed start, clip)
+    rng.shuffle(queues[a])
+    rng.shuffle(queues[b])
+    segments, words, t = [], [], 0.5
+    gain = {a: 1.0, b: float(10 ** (rng.uniform(-6, 6) / 20))}
+    label = {a: "A", b: "B"}
+    turn = a
+    while queues[a] or queues[b]:
+        if not queues[turn]:
+            turn = b if turn is a else a
+        item, s0, s1 = queues[turn].pop(0)
+        clip = audio[item][int(s0 * SR): int(s1 * SR)]
+        clip = clip / (np.sqrt(np.mean(clip**2)) + 1e-9) * 0.05 * gain[turn]
+        tracks[turn].append((t, clip))
+        segments.append(SpeakerSegment(t, t + len(clip) / SR, label[turn]))
+        words += [(label[turn], t + w0 - s0, t + w1 - s0, w) for w0, w1, w in _words(eval_dir, item, turn.speaker) if s0 <= w0 and w1 <= s1]
+        t += len(clip) / SR
+        nxt = b if turn is a else a
+        if queues[nxt]:
+            t += float(rng.uniform(-0.25, 0.2)) if rng.random() < 0.25 else float(rng.uniform(0.15, 0.8))  # sometimes they talk over
+            turn = nxt
+        else:
+            t += float(rng.uniform(0.15, 0.8))
+    n = int((t + 0.5) * SR)
+    chan = {}
+    for c in (a, b):
+        y = np.zeros(n, np.float32)
+        for start, clip in tracks[c]:
+            i = int(start * SR)
+            y[i: i + len(clip)] += clip[: n - i]
+        chan[c] = y
+    wide = chan[a] + chan[b]
+    peak = max(1.0, float(np.abs(wide).max()) / 0.9)
+    tel = {c: telephone(chan[c] / peak) for c in (a, b)}
+    lag = int(0.012 * 8000)
+    bleed = 10 ** (-28 / 20)
+
+    def late(y):
+        return np.r_[np.zeros(lag, np.float32), y[:-lag]]
+
+    stereo = np.stack([tel[a] + bleed * late(tel[b]), tel[b] + bleed * late(tel[a])], axis=1)
+    mono = telephone(wide / peak)
+    name = f"call_{a.item.removeprefix('ami_')[:8]}-{a.speaker}_{b.item.removeprefix('ami_')[:8]}-{b.speaker}" + ("_dominant" if dominant else "")
+    return Call(name, (f"{a.item}:{a.speaker}", f"{b.item}:{b.speaker}"), mono, stereo.astype(np.float32), (wide / peak).astype(np.float32),
+                tuple(segments), tuple(words))
+
+
+def default_calls(eval_dir: Path, names: list[str], count: int = 6, seed: int = 14) -> list[Call]:
+    """``count`` calls between people of different recordings, every third one dominated by one party."""
+    plain = [n for n in names if not n.startswith("paa_")]
+    coarse = [n for n in names if n.startswith("paa_")]  # contiguous 0.1-s labels: trim their edges
+    pool = sorted(clean_speakers(eval_dir, plain) + clean_speakers(eval_dir, coarse, shrink=0.3), key=lambda c: -c.seconds)
+    rng = np.random.default_rng(seed)
+    calls, used = [], set()
+    order = list(rng.permutation(len(pool)))
+    for i in order:
+        for j in order:
+            if len(calls) >= count:
+                return calls
+            a, b = pool[i], pool[j]
+            if a.speaker == b.speaker or a.item == b.item or (i in used) or (j in used):
+                continue
+            used |= {i, j}
+            calls.append(build_call(eval_dir, a, b, seed + len(calls), dominant=len(calls) % 3 == 2))
+    return calls
+
+
+def write_call(call: Call, folder: Path) -> dict[str, Path]:
+    """The call's three versions as WAV files (8 kHz mono and stereo, 16 kHz wideband)."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"mono": folder / f"{call.name}.wav", "stereo": folder / f"{call.name}.stereo.wav", "wideband": folder / f"{call.name}.16k.wav"}
+    sf.write(paths["mono"], call.mono, 8000, subtype="PCM_16")
+    sf.write(paths["stereo"], call.stereo, 8000, subtype="PCM_16")
+    sf.write(paths["wideband"], call.wideband, SR, subtype="PCM_16")
+    return paths
+
+
+def reference(call: Call):
+    from bench.scoring import Reference
+
+    seglst = tuple((spk, a, b, w) for spk, a, b, w in call.words)
+    return Reference(call.name, call.duration, call.segments, seglst)

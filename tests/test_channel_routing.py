@@ -1,0 +1,108 @@
+"""Channels as evidence, model-free: which path a two-channel file takes, each channel's own
+speech, the bleed reference, and bleed words dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diarization.channels import bleed_reference, channel_levels, decide_route, own_speech
+
+SR = 16_000
+
+
+def _talk(spans, seconds=20.0, seed=0, f0=180.0):
+    """A voice-like signal (harmonics with a syllable envelope) during ``spans``, silence around."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6)) / k for k in range(1, 8))
+    x *= 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2
+    mask = np.zeros_like(t)
+    for a, b in spans:
+        mask[int(a * SR): int(b * SR)] = 1.0
+    return (0.1 * x * mask + 1e-4 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+A_SPANS = [(0.5, 3.0), (6.0, 9.0), (12.0, 14.0)]
+B_SPANS = [(3.3, 5.8), (9.4, 11.5), (14.5, 18.0)]
+
+
+def _call(bleed_db=-30.0):
+    a, b = _talk(A_SPANS, seed=1, f0=120), _talk(B_SPANS, seed=2, f0=210)
+    g = 10 ** (bleed_db / 20)
+    lag = int(0.012 * SR)
+
+    def late(y):
+        return np.r_[np.zeros(lag, np.float32), y[:-lag]]
+
+    return np.stack([a + g * late(b), b + g * late(a)])
+
+
+def test_a_call_with_a_party_per_channel_takes_the_channel_path():
+    route = decide_route(channel_levels(_call()))
+    assert route.path == "channels" and min(route.own_seconds) > 5
+
+
+def test_heavy_bleed_is_still_a_call():
+    assert decide_route(channel_levels(_call(bleed_db=-10))).path == "channels"
+
+
+def test_identical_and_near_identical_channels_stay_mono():
+    mix = _call().sum(axis=0)
+    assert decide_route(channel_levels(np.stack([mix, mix]))).path == "mono"
+    lag = int(0.003 * SR)  # a stereo room microphone: the same sound, a little later and quieter
+    room = np.stack([mix, 0.6 * np.r_[np.zeros(lag, np.float32), mix[:-lag]]])
+    assert decide_route(channel_levels(room)).path == "mono"
+
+
+def test_one_silent_channel_stays_mono():
+    mix = _call().sum(axis=0)
+    assert decide_route(channel_levels(np.stack([mix, np.zeros_like(mix)]))).path == "mono"
+    assert decide_route(channel_levels(mix[None])).path == "mono"
+
+
+def _covered(spans, ref):
+    hit = sum(max(0.0, min(b, d) - max(a, c)) for a, b in spans for c, d in ref)
+    return hit / sum(d - c for c, d in ref), sum(b - a for a, b in spans) - hit
+
+
+def test_own_speech_finds_each_party_and_not_the_bleed():
+    levels = channel_levels(_call(bleed_db=-20))
+    for k, ref in ((0, A_SPANS), (1, B_SPANS)):
+        found = own_speech(levels, k)
+        recall, extra = _covered(found, ref)
+        assert recall > 0.9 and extra < 1.0, (k, found)
+
+
+def test_the_bleed_reference_is_the_other_party_alone():
+    x = _call(bleed_db=-20)
+    levels = channel_levels(x)
+    ref = bleed_reference(x[1], levels, 0, 1)
+    assert ref.shape == x[1].shape
+    for a, b in A_SPANS:  # where channel 0's own talker speaks, nothing to learn from
+        assert np.abs(ref[int((a + 0.1) * SR): int((b - 0.1) * SR)]).max() == 0.0
+    kept = sum(np.sum(ref[int(a * SR): int(b * SR)] ** 2) for a, b in B_SPANS)
+    assert kept > 0.8 * np.sum(x[1] ** 2)
+
+
+def test_the_canceller_learns_bleed_from_the_gated_reference_and_keeps_the_own_voice():
+    from diarization.echo import cancel_echo
+
+    x = _call(bleed_db=-15)
+    levels = channel_levels(x)
+    cleaned, _ = cancel_echo(x[0], bleed_reference(x[1], levels, 0, 1))
+    own = np.concatenate([x[0][int(a * SR): int(b * SR)] for a, b in A_SPANS])
+    own_after = np.concatenate([cleaned[int(a * SR): int(b * SR)] for a, b in A_SPANS])
+    bleed = np.concatenate([x[0][int(a * SR): int(b * SR)] for a, b in B_SPANS])
+    bleed_after = np.concatenate([cleaned[int(a * SR): int(b * SR)] for a, b in B_SPANS])
+    assert np.sum(own_after**2) > 0.8 * np.sum(own**2)  # the own voice stays
+    assert np.sum(bleed_after**2) < 0.1 * np.sum(bleed**2)  # the bleed goes (> 10 dB)
+
+
+def test_words_outside_the_own_speech_but_inside_the_others_are_bleed():
+    from meetings.recording import _outside_own
+    from meetings.types import Word
+
+    own = [[(0.0, 2.0)], [(3.0, 5.0)]]
+    words = [Word(0.5, 0.8, "mine", 0.9), Word(3.5, 3.8, "theirs", 0.9), Word(7.0, 7.2, "nobody's", 0.9)]
+    kept, dropped = _outside_own(words, own, 0)
+    assert [w.text for w in kept] == ["mine", "nobody's"] and dropped == 1
