@@ -368,23 +368,18 @@ class MacLoopbackBackend:
 
 
 # --------------------------------------------------------------------------------- choice
-_BACKENDS: dict = {}
+_PULSE: list = []  # one PulseBackend per process (it keeps a `pactl subscribe` running)
 
 
 def backend_for(kind: str, platform: str | None = None):
-    """The backend that captures ``kind`` ("mic" or "system") on this machine (one per process)."""
+    """The backend that captures ``kind`` ("mic" or "system") on this machine, asked anew each
+    time (an audio server started later is found)."""
     platform = platform or sys.platform
-    key = (kind, platform)
-    if key not in _BACKENDS:
-        _BACKENDS[key] = _choose(kind, platform)
-    return _BACKENDS[key]
-
-
-def _choose(kind: str, platform: str):
     if platform.startswith("linux"):
-        pulse = next((b for b in _BACKENDS.values() if isinstance(b, PulseBackend)), None) or PulseBackend()
-        if pulse.available():
-            return pulse
+        if not _PULSE:
+            _PULSE.append(PulseBackend())
+        if _PULSE[0].available():
+            return _PULSE[0]
         if kind == "mic":
             return PortAudioBackend()
         raise CaptureUnavailable("system audio on Linux needs PulseAudio or PipeWire (pipewire-pulse) running, and pactl")

@@ -154,7 +154,7 @@ class Recorder:
         self.samplerate = samplerate
         self.blocksize = max(1, int(round(block_seconds * samplerate)))
         self.emit = emit or (lambda e: None)
-        self.on_block = on_block
+        self._taps: list = [on_block] if on_block else []
         self._backend_for = open_backend or backend_for
         self._queue_blocks = queue_blocks
         self._specs = list(channels)
@@ -420,11 +420,16 @@ class Recorder:
             ch.anchors.write(f"{ch.wav.frames} {arrived - self.t0:.6f}\n")
             ch.last_anchor = arrived
 
+    def add_tap(self, fn: Callable[[str, np.ndarray, float], None]) -> None:
+        """Also give every written block to ``fn(role, block, start_seconds)`` (on the writer
+        thread: copy or queue, do not compute there)."""
+        self._taps.append(fn)
+
     def _write(self, ch: _Channel, samples: np.ndarray) -> None:
         start = ch.wav.seconds
         ch.wav.write(samples)
-        if self.on_block is not None:
-            self.on_block(ch.spec.role, samples, start)
+        for tap in self._taps:
+            tap(ch.spec.role, samples, start)
 
     def _update_manifest(self) -> None:
         with self._lock:

@@ -87,7 +87,9 @@ class ImportWorker(QObject):
         try:
             from capture.decode import probe
 
-            probe(path)  # a bad file is rejected at once, not after the models have loaded
+            recording = Path(path).is_dir() and (Path(path) / "recording.json").is_file()  # a live meeting
+            if not recording:
+                probe(path)  # a bad file is rejected at once, not after the models have loaded
             if self._engine is None or self._options != options:
                 engine = self._engine_factory(options)  # slow: models load here, in this thread
                 with self._lock:
@@ -96,7 +98,12 @@ class ImportWorker(QObject):
                 raise Cancelled("import cancelled")
             store = self._store_factory(db_path)
             try:
-                self._engine.import_file(path, store, title=title or None, emit=lambda e: self._emit(throttle, e))
+                if recording:
+                    from meetings.recording import process_recording
+
+                    process_recording(self._engine, path, store, title=title or None, emit=lambda e: self._emit(throttle, e))
+                else:
+                    self._engine.import_file(path, store, title=title or None, emit=lambda e: self._emit(throttle, e))
             finally:
                 close = getattr(store, "close", None)
                 if close is not None:

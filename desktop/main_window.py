@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QHBoxLayout, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QStackedWidget,
@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
             QListWidgetItem(f"  {glyph}   {name}", self.sidebar)
         self.library = LibraryPage(store)
         self.transcript = TranscriptView(store, teacher=teacher)
-        self.live = LivePage()
+        self.live = LivePage(recordings_dir=lambda: Path(self.store.data_dir) / "recordings")
         self.stack = QStackedWidget()
         for page in (self.library, self.transcript, self.live):
             self.stack.addWidget(page)
@@ -96,11 +96,31 @@ class MainWindow(QMainWindow):
         self.quit_box = None
         self.transcript.changed.connect(lambda _id: self.library.refresh())
         self.transcript.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.live.recordingFinished.connect(self._recording_finished)
+        self.live.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.recovery_box = None
         self._build_menus()
         self.library.refresh()
         self.sidebar.setCurrentRow(0)
         self.statusBar().showMessage("Drop recordings here to import them, or press Ctrl+O.")
         self._restore_state()
+        QTimer.singleShot(0, self.offer_recovery)  # a recording left by a crash: asked about on this start
+
+    # ------------------------------------------------------------ live meetings
+    def _recording_finished(self, folder: str, title: str) -> None:
+        """A recording stopped (or was recovered): it becomes a meeting through the import queue."""
+        self.statusBar().showMessage(f"Processing {title}…")
+        self.imports.add([folder], title)
+
+    def offer_recovery(self):
+        from capture.recovery import pending
+
+        try:
+            waiting = pending(Path(self.store.data_dir) / "recordings")
+        except OSError:
+            return None
+        self.recovery_box = self.live.offer_recovery(waiting)
+        return self.recovery_box
 
     # ------------------------------------------------------------ chrome
     def _build_menus(self) -> None:
@@ -309,6 +329,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             self.ask_quit()
             return
+        if self.live.recording:  # nothing is lost: the stopped recording is offered at the next start
+            self.live.timer.stop()
+            self.live.recorder.stop()
+            self.live.recorder = None
         self._save_state()
         self.transcript.player.stop()
         self.imports.shutdown()
