@@ -178,7 +178,8 @@ def match(speakers: Mapping[Hashable, np.ndarray], profiles: Mapping[Hashable, n
             reason = "short"
         else:
             reason = "named"
-        out[k] = Decision(person if reason == "named" else None, None if reason == "named" else person, top, second, reason)
+        suggestion = None if reason in ("named", "taken") else person  # "taken": the closer speaker is offered it
+        out[k] = Decision(person if reason == "named" else None, suggestion, top, second, reason)
     return out
 
 

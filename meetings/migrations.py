@@ -11,6 +11,12 @@ v2: meetings.revision/warnings_json, audio_sources, corrections, summaries, FTS5
 v3: the indexes every database should have. The first v1/v2 code (commit 7cb9a51) made its
     schema without the speaker and meeting indexes that later v1/v2 steps include, so those
     databases scan whole tables on a speaker merge or a cascade delete; v3 adds what is missing.
+v4: people and their voice profiles (``meetings/people.py``): ``people``; ``voice_samples`` (each a
+    sum of unit speaker embeddings with its count, seconds, embedding model and where it came from;
+    a person's profile per model is the sum of their samples); ``speakers.person_id`` (who the
+    speaker is, no foreign key: an undone correction may bring back a link to a forgotten person,
+    which then reads as no link; people ids are never reused), ``speakers.naming`` ('' | 'auto' |
+    'user' | 'local'), ``speakers.suggested_id`` and ``speakers.match_score`` (a name offered, not given).
 
 ``tests/fixtures/schemas`` holds databases made by earlier commits' own code (every version,
 both v1/v2 layouts); ``tests/test_reliability_migrations.py`` migrates them forward.
@@ -175,7 +181,41 @@ def _v3(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
+def _v4(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            is_self INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE UNIQUE INDEX people_name ON people (name COLLATE NOCASE);
+        CREATE TABLE voice_samples (
+            id INTEGER PRIMARY KEY,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vec_sum BLOB NOT NULL,
+            n INTEGER NOT NULL,
+            seconds REAL NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('meeting', 'recording', 'file')),
+            meeting_id INTEGER REFERENCES meetings(id) ON DELETE SET NULL,
+            speaker_label TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX voice_samples_person ON voice_samples (person_id, model);
+        CREATE INDEX voice_samples_meeting ON voice_samples (meeting_id);
+        ALTER TABLE speakers ADD COLUMN person_id INTEGER;
+        ALTER TABLE speakers ADD COLUMN naming TEXT NOT NULL DEFAULT '';
+        ALTER TABLE speakers ADD COLUMN suggested_id INTEGER;
+        ALTER TABLE speakers ADD COLUMN match_score REAL;
+        CREATE INDEX speakers_person ON speakers (person_id);
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
 LATEST = len(MIGRATIONS)
 
 
