@@ -190,6 +190,9 @@ class Engine:
             raise
         finally:
             self.reset_cancel()
+        from meetings.people import name_after_import
+
+        name_after_import(store, meeting_id, lambda: self.diarizer)  # speakers named from voice profiles, if any
         emit(Finished(meeting_id))
         timings = (StageTiming("decode", decode_s), *result.timings, StageTiming("save", save_s))
         return ImportResult(meeting_id, False, info.duration, timings, info.warnings)

@@ -342,6 +342,9 @@ def process_recording(engine: Engine, folder: str | Path, store, *, title: str |
         raise
     finally:
         engine.reset_cancel()
+    from meetings.people import name_after_import
+
+    name_after_import(store, meeting_id, lambda: engine.diarizer)  # LOCAL is the local user ("You"); others from profiles
     mark_processed(folder, meeting_id)
     emit(Finished(meeting_id))
     return ImportResult(meeting_id, False, fin.duration, (StageTiming("decode", decode_s), *p.timings, StageTiming("save", save_s)),
