@@ -115,6 +115,7 @@ def build_call(eval_dir: Path, a: Clean, b: Clean, seed: int, dominant: bool = F
         if sr != SR:
             raise ValueError(f"{item}: expected {SR} Hz")
         audio[item] = x
+    refs = {item: scoring.load_reference(eval_dir, item, 0.0) for item in audio}
     def pieces(spans):  # calls hand over every few seconds: cut long stretches into 1.5-5 s turns
         out = []
         for item, s0, s1 in spans:
@@ -147,7 +148,9 @@ def build_call(eval_dir: Path, a: Clean, b: Clean, seed: int, dominant: bool = F
         clip = audio[item][int(s0 * SR): int(s1 * SR)]
         clip = clip / (np.sqrt(np.mean(clip**2)) + 1e-9) * 0.05 * gain[turn]
         tracks[turn].append((t, clip))
-        segments.append(SpeakerSegment(t, t + len(clip) / SR, label[turn]))
+        for r in refs[item].segments:  # the reference's own timing inside the clip (its pauses are not speech)
+            if r.speaker == turn.speaker and r.end > s0 and r.start < s1:
+                segments.append(SpeakerSegment(t + max(r.start, s0) - s0, t + min(r.end, s1) - s0, label[turn]))
         words += [(label[turn], t + w0 - s0, t + w1 - s0, w) for w0, w1, w in _words(eval_dir, item, turn.speaker) if s0 <= w0 and w1 <= s1]
         t += len(clip) / SR
         nxt = b if turn is a else a

@@ -67,9 +67,10 @@ def _der_dict(parts):
     return {"total": parts.total, "missed": parts.missed, "false_alarm": parts.false_alarm, "confusion": parts.confusion}
 
 
-def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> FileResult:
+def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path, variants: bool = True) -> FileResult:
     from bench import scoring
     from capture.decode import decode_to_wav, read_mono
+    from meetings.types import SpeakerSegment
 
     src = scoring.audio_path(eval_dir, name)
     t0 = time.perf_counter()
@@ -90,7 +91,12 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> F
     ref = scoring.load_reference(eval_dir, name, info.duration)
     der = {}
     mapping = {}
-    for variant, segs in (("parley", processed.diarization.segments), ("pyannote_default", base_dia.segments)):
+    from diarization.activity import relabel_activity
+
+    exported = relabel_activity(processed.diarization.segments, processed.turns)  # what `parley export --format rttm` writes
+    word_turns = [SpeakerSegment(t.start, t.end, t.speaker) for t in processed.turns]  # the RTTM as it was: word turns
+    for variant, segs in (("parley", processed.diarization.segments), ("pyannote_default", base_dia.segments),
+                          ("export", exported), ("export_word_turns", word_turns)):
         der[variant] = {}
         for collar in (0.0, 0.25):
             parts, m = scoring.der(ref, segs, collar)
@@ -108,6 +114,15 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> F
             wer[system] = {k: [v.errors, v.length] for k, v in res.items()}
             wer[system]["splits"] = list(scoring.sentence_splits(turns))
         flags = asdict(scoring.flag_quality(ref, list(processed.turns)))
+        flags["per_turn"] = _turn_samples(ref, processed)
+        if variants:
+            t0 = time.perf_counter()
+            from bench.variants import run_variants
+
+            for key, turns in run_variants(engine, tmp / f"{name}.wav", processed).items():
+                res = scoring.wer_scores(ref, scoring.turns_to_seglst(name, turns))
+                wer.setdefault("variants", {})[key] = [res["cpwer"].errors, res["cpwer"].length]
+            stages["variants (bench only)"] = time.perf_counter() - t0
     return FileResult(
         name=name,
         duration=info.duration,
@@ -119,6 +134,20 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path) -> F
         flags=flags,
         stage_seconds=stages,
     )
+
+
+def _turn_samples(ref, processed) -> list[list]:
+    """Per final turn: its confidence features, (wrong words, judged words): the rows the
+    leave-one-out refit of the confidence risks learns from."""
+    from bench import scoring
+    from diarization.confidence import turn_features
+
+    vm, em = processed.voice_margins, processed.edge_margins
+    rows = []
+    for i, (t, (wrong, judged)) in enumerate(zip(processed.turns, scoring.turn_errors(ref, list(processed.turns)))):
+        f = turn_features(t, vm[i] if vm else None, em[i] if em else None)
+        rows.append([asdict(f), wrong, judged])
+    return rows
 
 
 def run_joined(a: str, b: str, eval_dir: Path, engine, tmp: Path, overlap: float = 0.0) -> dict:
@@ -160,6 +189,62 @@ def run_joined(a: str, b: str, eval_dir: Path, engine, tmp: Path, overlap: float
     }
 
 
+def run_call(name: str, path: Path, ref, engine, tmp: Path, full: bool = True) -> dict:
+    """One two-party call through the import pipeline (the route decided from the audio):
+    speaker count, DER of the internal diarization and of the exported activity, talk shares."""
+    from bench import scoring
+    from capture.decode import decode_to_wav, read_mono
+    from diarization.activity import relabel_activity
+    from meetings.pipeline import channel_route
+
+    wav = tmp / f"{name}.dec.wav"
+    info = decode_to_wav(path, wav)
+    route = channel_route(wav)
+    if full:
+        p = engine.process(wav, info.duration, route=route)
+        dia, turns = p.diarization, list(p.turns)
+    else:  # the diarizer alone
+        dia, turns = engine.diarizer(read_mono(wav)), []
+    out = {"name": name, "route": route.path, "ref_speakers": len(ref.speakers), "diarized_speakers": len(dia.speakers),
+           "speakers": len({t.speaker for t in turns}) if turns else len(dia.speakers), "der": {}}
+    talk = {}
+    for t in turns:
+        talk[t.speaker] = talk.get(t.speaker, 0.0) + sum(w.word.end - w.word.start for w in t.words)
+    out["top_share"] = max(talk.values()) / sum(talk.values()) if talk else None
+    variants = [("internal", dia.segments)] + ([("export", relabel_activity(dia.segments, turns))] if turns else [])
+    for variant, segs in variants:
+        parts, _ = scoring.der(ref, segs, 0.25)
+        out["der"][variant] = _der_dict(parts)
+    if turns and ref.seglst:
+        out["cpwer"] = {s: [v.errors, v.length] for s, v in scoring.wer_scores(ref, scoring.turns_to_seglst(name, turns)).items()}
+    out["warnings"] = list(getattr(p, "warnings", ())) if full else []
+    return out
+
+
+def run_calls(eval_dir: Path, engine, tmp: Path, names: list[str]) -> list[dict]:
+    """The real call (phone_call_40, mono mix and stereo) and the calls built from eval speakers
+    (bench/calls.py): mono telephone mix, stereo one party per channel, wideband (diarizer only)."""
+    from bench import calls, scoring
+
+    out = []
+    if (eval_dir / "phone_call_40").exists():
+        ref = scoring.load_reference(eval_dir, "phone_call_40", 245.4)
+        for kind, stem in (("mono", None), ("stereo", "phone_call_40.stereo")):
+            r = run_call(f"phone_call_40 ({kind})", scoring.audio_path(eval_dir, "phone_call_40", stem), ref, engine, tmp)
+            r.update(kind=kind, built=False)
+            out.append(r)
+            print(f"call {r['name']}: {r['speakers']} speakers", file=sys.stderr)
+    for c in calls.default_calls(eval_dir, names):
+        paths = calls.write_call(c, tmp / "calls")
+        ref = calls.reference(c)
+        for kind in ("mono", "stereo", "wideband"):
+            r = run_call(f"{c.name} ({kind})", paths[kind], ref, engine, tmp, full=kind != "wideband")
+            r.update(kind=kind, built=True, duration=c.duration)
+            out.append(r)
+            print(f"call {r['name']}: {r['speakers']} speakers", file=sys.stderr)
+    return out
+
+
 def whole_process(files: list[Path], tmp: Path) -> dict:
     """Concatenate the files and time a real `parley import` subprocess (model loading included)."""
     import soundfile as sf
@@ -186,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--files", nargs="*", help="only these items")
     ap.add_argument("--no-whole", action="store_true", help="skip the whole-process run")
     ap.add_argument("--no-joined", action="store_true", help="skip the joined and summed (mixed) meetings checks")
+    ap.add_argument("--no-calls", action="store_true", help="skip the two-party calls (real and built from eval speakers)")
+    ap.add_argument("--no-variants", action="store_true", help="skip the stage variants (leave-one-out report)")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
@@ -209,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(td)
         store = Store(tmp / "bench.db") if Store else None
         for name in names:
-            r = run_file(name, args.eval_dir, engine, baseline, store, tmp)
+            r = run_file(name, args.eval_dir, engine, baseline, store, tmp, variants=not args.no_variants)
             results.append(r)
             p = r.der["parley"]["0.25"]
             print(f"{name}: DER@0.25 {(p['missed'] + p['false_alarm'] + p['confusion']) / max(p['total'], 1e-9):.3f}", file=sys.stderr)
@@ -223,11 +310,13 @@ def main(argv: list[str] | None = None) -> int:
                 if a in names and b in names:
                     mixed.append(run_joined(a, b, args.eval_dir, engine, tmp, overlap=MIXED_OVERLAP))
                     print(f"mixed {a}+{b}", file=sys.stderr)
+        pool = [n.strip() for n in (args.eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+        call_results = [] if args.no_calls else run_calls(args.eval_dir, engine, tmp, pool)
         whole = None if args.no_whole else whole_process([scoring.audio_path(args.eval_dir, n) for n in names], tmp)
         from bench import startup
 
         start = None if args.no_whole else startup.measure(tmp)
-    report = {"files": [asdict(r) for r in results], "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "startup": start, "machine": machine()}
+    report = {"files": [asdict(r) for r in results], "calls": call_results, "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "startup": start, "machine": machine()}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     args.out.write_text(render(report, args))
     print(f"wrote {args.out}", file=sys.stderr)

@@ -244,3 +244,19 @@ def sentence_splits(turns) -> tuple[int, int]:
         changes += 1
         mid += not a.words[-1].word.text.strip().endswith((".", "?", "!"))
     return mid, changes
+
+
+def turn_errors(ref: Reference, turns: list[Turn], mapping: dict[str, str] | None = None) -> list[tuple[int, int]]:
+    """Per turn, (wrongly attributed words, judged words), judged as :func:`flag_quality` does."""
+    if mapping is None:
+        mapping = word_mapping(ref, turns)
+    out = []
+    for t in turns:
+        wrong = judged = 0
+        for aw in t.words:
+            active = _active(ref, aw.word.mid)
+            if active:
+                judged += 1
+                wrong += mapping.get(aw.speaker) not in active
+        out.append((wrong, judged))
+    return out

@@ -36,7 +36,7 @@ import numpy as np
 
 from meetings.types import FlagReason, Turn
 
-__all__ = ["TurnFeatures", "ConfidenceModel", "turn_features", "score_turns", "voice_margin"]
+__all__ = ["TurnFeatures", "ConfidenceModel", "ScoredTurn", "fit_confidence", "turn_features", "score_turns", "voice_margin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,3 +163,54 @@ def voice_margin(embedding: np.ndarray, centroids: np.ndarray, k: int) -> float:
         return 1.0
     others = np.delete(sims, k)
     return float(sims[k] - others.max())
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredTurn:
+    """One turn's features and whether it held a wrongly attributed word (for fitting risks)."""
+
+    features: TurnFeatures
+    wrong: bool
+
+
+def _rate(hits: int, n: int, prior: float, weight: float = 2.0) -> float:
+    """Observed rate, shrunk toward ``prior`` by ``weight`` pseudo-turns (few turns: the prior)."""
+    return (hits + weight * prior) / (n + weight)
+
+
+def fit_confidence(samples: Sequence[ScoredTurn], base: ConfidenceModel = ConfidenceModel()) -> ConfidenceModel:
+    """The risks of ``base`` re-measured on ``samples``: each the rate of wrong turns among turns
+    showing that signal (edge warnings counted first; the others among turns with clean edges,
+    as the module docstring says), shrunk toward ``base``'s value. Levels, widths and the flag
+    threshold stay: only the rates are fitted, so leave-one-meeting-out can refit them cheaply."""
+    m = base
+    clean_edge = [s for s in samples if s.features.recovered or s.features.edge_margin is None or s.features.edge_margin >= m.edge_level]
+    edge = [s for s in samples if not s.features.recovered and s.features.edge_margin is not None and s.features.edge_margin < m.edge_level]
+
+    def rate(group, prior):
+        return _rate(sum(s.wrong for s in group), len(group), prior)
+
+    plain = [s for s in clean_edge if not s.features.recovered]
+    voice = [s for s in plain if s.features.voice_margin is not None and s.features.voice_margin < m.voice_margin]
+    unjudged = [s for s in plain if s.features.voice_margin is None]
+    disputed = [s for s in plain if s.features.share < m.dispute_share]
+    overlapped = [s for s in plain if s.features.overlap >= 0.3]
+    recovered = [s for s in samples if s.features.recovered]
+    short = [s for s in plain if s.features.duration < m.short_turn or s.features.num_words <= 1]
+    low = [s for s in plain if s.features.asr_prob < m.low_asr]
+    shown = {id(s) for g in (voice, unjudged, disputed, overlapped, short, low) for s in g}
+    quiet = [s for s in plain if id(s) not in shown]
+    from dataclasses import replace as rp
+
+    return rp(
+        m,
+        edge_risk=rate(edge, m.edge_risk),
+        voice_risk=rate(voice, m.voice_risk),
+        unjudged_voice=rate(unjudged, m.unjudged_voice),
+        dispute_risk=rate(disputed, m.dispute_risk),
+        overlap_risk=rate(overlapped, m.overlap_risk),
+        recovered_risk=rate(recovered, m.recovered_risk),
+        short_risk=rate(short, m.short_risk),
+        low_asr_risk=rate(low, m.low_asr_risk),
+        base_risk=rate(quiet, m.base_risk),
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from meetings.errors import ParleyError
 
 __all__ = ["ExportTurn", "ExportDoc", "FORMATS", "export", "timestamp",
-           "to_txt", "to_md", "to_srt", "to_vtt", "to_json", "to_rttm"]
+           "to_txt", "to_md", "to_srt", "to_vtt", "to_json", "to_rttm", "speaker_activity"]
 
 FORMATS = ("txt", "md", "srt", "vtt", "json", "rttm")
 
@@ -50,6 +50,10 @@ class ExportDoc:
     speakers: tuple[str, ...]
     turns: tuple[ExportTurn, ...]
     summaries_markdown: str = ""  # already-rendered markdown, appended by md export when non-empty
+    #: who spoke when: (start, end, speaker display name), the diarization's speaker activity as
+    #: relabelled by the voice stage and the corrections (:func:`speaker_activity`); empty for
+    #: meetings stored without it, whose RTTM then falls back to the turns
+    activity: tuple[tuple[float, float, str], ...] = ()
 
 
 def export(doc: ExportDoc, fmt: str) -> str:
@@ -240,15 +244,31 @@ def _rttm_token(text: str, default: str) -> str:
 
 
 def to_rttm(doc: ExportDoc) -> str:
-    """NIST RTTM ``SPEAKER`` lines, one per turn of non-zero length, ordered by start."""
+    """NIST RTTM ``SPEAKER`` lines of the speaker activity (``doc.activity``: all the speech,
+    words or not), ordered by start; one per turn where a meeting has no activity stored."""
     uri = _rttm_token(doc.title, "meeting")
+    spans = doc.activity or tuple((t.start, t.end, t.speaker) for t in doc.turns)
     lines = []
-    for t in sorted(doc.turns, key=lambda t: (t.start, t.end)):
-        start, dur = round(t.start, 3), round(t.end - t.start, 3)
+    for a, b, who in sorted(spans, key=lambda x: (x[0], x[1], x[2])):
+        start, dur = round(a, 3), round(b - a, 3)
         if not (math.isfinite(start) and math.isfinite(dur)) or dur <= 0:
             continue
-        lines.append(f"SPEAKER {uri} 1 {start:.3f} {dur:.3f} <NA> <NA> {_rttm_token(t.speaker, 'unknown')} <NA> <NA>\n")
+        lines.append(f"SPEAKER {uri} 1 {start:.3f} {dur:.3f} <NA> <NA> {_rttm_token(who, 'unknown')} <NA> <NA>\n")
     return "".join(lines)
+
+
+def speaker_activity(segments, turns, name_of: dict[str, str]) -> tuple[tuple[float, float, str], ...]:
+    """The stored diarization activity ``segments`` ((start, end, label)) relabelled by the
+    current ``turns`` (:class:`ExportTurn`, display names; corrections included): see
+    :func:`diarization.activity.relabel_activity`. ``name_of`` maps labels to display names; a
+    label whose speaker is gone (merged away) keeps its label until the turns claim it."""
+    from diarization.activity import relabel_activity
+    from meetings.types import AttributedWord, SpeakerSegment, Turn, Word
+
+    segs = [SpeakerSegment(float(a), float(b), name_of.get(lab, lab)) for a, b, lab in segments]
+    plain = [Turn(t.speaker, t.start, t.end, tuple(AttributedWord(Word(w[0], w[1], w[2], w[3]), t.speaker) for w in t.words)
+                  or (AttributedWord(Word(t.start, t.end, t.text, 1.0), t.speaker),), overlapped=t.overlapped) for t in turns]
+    return tuple((s.start, s.end, s.speaker) for s in relabel_activity(segs, plain))
 
 
 _WRITERS = {"txt": to_txt, "md": to_md, "srt": to_srt, "vtt": to_vtt, "json": to_json, "rttm": to_rttm}

@@ -50,6 +50,8 @@ class Processed:
     timings: tuple[StageTiming, ...]
     primary_turns: tuple[Turn, ...] = ()  # aligned single-stream words only (before overlap recovery)
     attribution: str = "mono"  # "mono" (one mix) or "channels" (a person or group per channel)
+    voice_margins: tuple[float | None, ...] | None = None  # per final turn (what confidence scored)
+    edge_margins: tuple[float | None, ...] | None = None
 
 
 MONO = Route("mono", "one channel", 0.0, ())
@@ -309,7 +311,9 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
     turns = score_turns(turns, voice_margins=margins, edge_margins=edges)
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
-    return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary))
+    return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary),
+                     voice_margins=tuple(margins) if margins is not None else None,
+                     edge_margins=tuple(edges) if edges is not None else None)
 
 
 def _with_new_voices(dia: Diarization, speakers: tuple[str, ...], new_centroids: dict) -> Diarization:
