@@ -98,9 +98,15 @@ class _PortAudioStream(InputStream):
             saved = {k: os.environ.get(k) for k in (env or {})}
             os.environ.update(env or {})
             try:
-                self._stream = sd.InputStream(device=device, samplerate=samplerate, channels=1, dtype="float32",
-                                              blocksize=blocksize, latency="low", callback=cb)
-            except sd.PortAudioError as exc:
+                try:
+                    self._stream = sd.InputStream(device=device, samplerate=samplerate, channels=1, dtype="float32",
+                                                  blocksize=blocksize, latency="low", callback=cb)
+                except ValueError:  # not in PortAudio's device list, which is read once, at start-up
+                    if _OPEN[0] or not _refresh_portaudio(sd):  # an audio server started later: read it again
+                        raise
+                    self._stream = sd.InputStream(device=device, samplerate=samplerate, channels=1, dtype="float32",
+                                                  blocksize=blocksize, latency="low", callback=cb)
+            except (sd.PortAudioError, ValueError) as exc:
                 raise CaptureUnavailable(f"cannot open {device!r}: {exc}") from exc
             finally:
                 for k, v in saved.items():
@@ -108,6 +114,8 @@ class _PortAudioStream(InputStream):
                         os.environ.pop(k, None)
                     else:
                         os.environ[k] = v
+            _OPEN[0] += 1
+            self._closed = False
 
     def start(self) -> None:
         self._stream.start()
@@ -131,9 +139,23 @@ class _PortAudioStream(InputStream):
         t = threading.Thread(target=shut, daemon=True)
         t.start()
         t.join(1.0)
+        if not self._closed:
+            self._closed = True
+            _OPEN[0] -= 1
 
 
 _ENV_LOCK = threading.Lock()
+_OPEN = [0]  # PortAudio streams open in this process
+
+
+def _refresh_portaudio(sd) -> bool:
+    """Re-read PortAudio's device list (only while no stream is open)."""
+    try:
+        sd._terminate()
+        sd._initialize()
+    except Exception:
+        return False
+    return True
 _OPEN_LOCK = threading.Lock()
 
 

@@ -44,6 +44,9 @@ class LivePage(QWidget):
         self._lost: set[str] = set()
 
         self.mic_box, self.system_box = QComboBox(), QComboBox()
+        for box in (self.mic_box, self.system_box):  # long device names must not widen the window
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(18)
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(self.refresh_devices)
         self.record_button = QPushButton("●  Record")
