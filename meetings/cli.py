@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     from meetings.models_cli import add_parser as add_models_parser
 
     add_models_parser(sub)
+    from meetings.people_cli import add_parser as add_people_parser
+
+    add_people_parser(sub)  # people and voice profiles
     sub.add_parser("bench", help="benchmark accuracy and speed on bench/data, the bundled eval set (python -m bench --help)")
     return p
 
@@ -106,6 +109,12 @@ def cmd_record(args) -> int:
     from meetings.record_cli import cmd_record as run
 
     return run(args, _store(args))
+
+
+def cmd_people(args) -> int:
+    from meetings.people_cli import cmd_people as run
+
+    return run(args)
 
 
 def cmd_recover(args) -> int:
@@ -203,6 +212,9 @@ def _import_one_file(args, options) -> int:
         print(f"warning: {w}", file=sys.stderr)
     if result.duplicate:
         print(f"already imported as meeting {result.meeting_id}", file=sys.stderr)
+    from meetings.people_cli import print_naming
+
+    print_naming(store, result.meeting_id)  # who was named from voice profiles, who only got a suggestion
     _print_transcript(store, result.meeting_id)
     return 0
 
@@ -332,6 +344,7 @@ COMMANDS = {
     "summarize": cmd_summarize,
     "app": cmd_app,
     "models": _cmd_models,
+    "people": cmd_people,
 }
 
 
