@@ -46,7 +46,8 @@ class SummaryWorker(QObject):
             # the app's own switch (Settings ▸ Cloud summaries) decides; the user confirmed the cost
             settings = load_settings() if local else replace(load_settings(), cloud_enabled=True)
             with Store(Path(db_path)) as store:
-                for event in summarize_events(store, meeting_id, local=local, settings=settings):
+                # a local LLM server set in summaries.json (llm_url) writes the "offline" summary too
+                for event in summarize_events(store, meeting_id, local=local and not settings.llm_url, settings=settings):
                     if isinstance(event, Progress):
                         self.progress.emit(f"{event.stage}: {event.detail}" if event.detail else event.stage)
                     elif isinstance(event, EstimateReady):

@@ -205,3 +205,23 @@ def test_parley_summarize_with_llm_and_list_models(tmp_path, llm, capsys):
     assert llm.chats()[-1].body["model"] == "llama3.2:3b"
     assert parley_main(["--db", str(db), "summarize"]) == 2
     assert "which meeting?" in capsys.readouterr().err
+
+
+@pytest.mark.qt
+def test_the_desktop_writes_its_offline_summary_with_the_configured_local_server(qtbot, tmp_path, llm):
+    from desktop.summary_worker import SummaryWorker
+    from meetings.store import Store
+
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "summaries.json").write_text(json.dumps({"llm_url": llm.url, "llm_model": "llama3.2:3b", "stream": False}))
+    db = tmp_path / "parley.db"
+    mid = store_turns(Store(db), [turn("SPK_A", 0.0, 4.0, "I'll send the slides by Friday."), turn("SPK_B", 5.0, 8.0, "Great, thanks.")], title="Slides")
+    worker = SummaryWorker()
+    finished, notices = [], []
+    worker.finished.connect(finished.append)
+    worker.notice.connect(notices.append)
+    worker.run(str(db), mid, True)  # the app's cloud switch is off: "local"
+    assert finished == [mid] and notices == []
+    [stored] = [s for s in Store(db).summaries(mid) if s.kind == "meeting"]
+    assert stored.model == "local-llm:llama3.2:3b"
+    assert llm.chats()[0].body["model"] == "llama3.2:3b"
