@@ -220,3 +220,42 @@ def reference(call: Call):
 
     seglst = tuple((spk, a, b, w) for spk, a, b, w in call.words)
     return Reference(call.name, call.duration, call.segments, seglst)
+
+
+def render_calls(results: list[dict]) -> list[str]:
+    """The report's two-party calls section."""
+    if not results:
+        return []
+
+    def der(r, k):
+        d = r["der"].get(k)
+        return (d["missed"] + d["false_alarm"] + d["confusion"]) / max(d["total"], 1e-9) if d else None
+
+    def conf(r, k):
+        d = r["der"].get(k)
+        return d["confusion"] / max(d["total"], 1e-9) if d else None
+
+    def pct(x):
+        return "–" if x is None else f"{100 * x:.1f} %"
+
+    L = ["\n## Two-party calls\n",
+         "The real call (`phone_call_40`: mono mix and stereo, a party per channel) and calls built from evaluation speakers "
+         "(`bench/calls.py`: two people from different recordings take turns, sometimes over each other, one call in three dominated by "
+         "one party; telephone band 300–3400 Hz, 8 kHz, µ-law; *stereo*: a party per channel with the other's bleed at −28 dB; "
+         "*wideband*: the same mix at 16 kHz, diarizer only, to tell band-limiting from the rest). Path: the route the import took "
+         "(decided from the audio). DER at collar 0.25 s; *exported* = the speaker activity `parley export --format rttm` writes.\n",
+         "| call | path | speakers ref / diarizer / final | DER internal | DER exported | confusion (exported) | largest talk share | warnings |",
+         "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        ex = "export" if "export" in r["der"] else "internal"
+        L.append(f"| {r['name']} | {r['route']} | {r['ref_speakers']} / {r['diarized_speakers']} / {r['speakers']} | {pct(der(r, 'internal'))} | "
+                 f"{pct(der(r, 'export'))} | {pct(conf(r, ex))} | {pct(r.get('top_share'))} | {len(r.get('warnings') or [])} |")
+    for kind in ("mono", "stereo", "wideband"):
+        group = [r for r in results if r.get("kind") == kind]
+        if not group:
+            continue
+        right = sum(r["speakers"] == r["ref_speakers"] for r in group)
+        tot = {k: sum(r["der"][("export" if "export" in r["der"] else "internal")][k] for r in group) for k in ("total", "missed", "false_alarm", "confusion")}
+        L.append(f"\n- {kind}: right speaker count on {right} of {len(group)}; pooled DER "
+                 f"{100 * (tot['missed'] + tot['false_alarm'] + tot['confusion']) / max(tot['total'], 1e-9):.1f} %, confusion {100 * tot['confusion'] / max(tot['total'], 1e-9):.1f} %.")
+    return L

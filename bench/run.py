@@ -216,7 +216,7 @@ def run_call(name: str, path: Path, ref, engine, tmp: Path, full: bool = True) -
         parts, _ = scoring.der(ref, segs, 0.25)
         out["der"][variant] = _der_dict(parts)
     if turns and ref.seglst:
-        out["cpwer"] = {s: [v.errors, v.length] for s, v in scoring.wer_scores(ref, scoring.turns_to_seglst(name, turns)).items()}
+        out["cpwer"] = {s: [v.errors, v.length] for s, v in scoring.wer_scores(ref, scoring.turns_to_seglst(ref.name, turns)).items()}
     out["warnings"] = list(getattr(p, "warnings", ())) if full else []
     return out
 
@@ -359,6 +359,35 @@ def _sum_wer(files, system, kind):
     return e / n if n else float("nan")
 
 
+def _render_export(files: list[dict]) -> list[str]:
+    """Exported RTTM (speaker activity relabelled by the words) against the internal diarization."""
+    files = [f for f in files if "export" in f["der"]]
+    if not files:
+        return []
+
+    def d(f, v):
+        x = f["der"][v]["0.25"]
+        return (x["missed"] + x["false_alarm"] + x["confusion"]) / max(x["total"], 1e-9)
+
+    worse = [f["name"] for f in files if d(f, "export") > d(f, "parley") + 1e-9]
+    L = ["\n## Who spoke when, as exported (`parley export --format rttm`)\n",
+         "The RTTM is the diarization's speaker activity (all the speech, words or not), each piece renamed as the final words say "
+         "(voice stage, folded back-channel speakers, and in the app the user's corrections: `diarization/activity.py`). "
+         "Before, it was rebuilt from the word turns. DER at collar 0.25 s, total-weighted.\n",
+         "| | internal diarization | exported RTTM | RTTM from word turns (before) |\n|---|---|---|---|",
+         f"| all files | {100 * _sum_der(files, 'parley', '0.25')['der']:.1f} % | **{100 * _sum_der(files, 'export', '0.25')['der']:.1f} %** | "
+         f"{100 * _sum_der(files, 'export_word_turns', '0.25')['der']:.1f} % |",
+         f"\nFiles where the exported RTTM is worse than the internal diarization: {', '.join(worse) if worse else 'none'} (of {len(files)})."]
+    return L
+
+
+def extra_sections(folder: Path = REPO / "bench" / "extra") -> str:
+    """Sections other benchmarks keep in ``bench/extra/*.md``, appended to the report in name order."""
+    if not folder.is_dir():
+        return ""
+    return "".join("\n" + p.read_text().strip() + "\n" for p in sorted(folder.glob("*.md")))
+
+
 def render(report: dict, args) -> str:
     files = report["files"]
     m = report["machine"]
@@ -426,6 +455,11 @@ def render(report: dict, args) -> str:
         ww, wf = sum(j["flags"]["wrong_words"] for j in joined), sum(j["flags"]["wrong_in_flagged"] for j in joined)
         ft, tt = sum(j["flags"]["flagged_turns"] for j in joined), sum(j["flags"]["turns"] for j in joined)
         L.append(f"| **all** | | **{tot('parley'):.1f} %** | **{tot('max_overlap'):.1f} %** | {ft}/{tt} ({100 * ft / max(tt, 1):.0f} %) | {ww} ({wf}: {100 * wf / max(ww, 1):.0f} %) |")
+    from bench import calls as calls_mod, loo
+
+    L.extend(loo.render_out_of_sample(files))
+    L.extend(_render_export(files))
+    L.extend(calls_mod.render_calls(report.get("calls") or []))
     L.append("\n## Speed (this machine, CPU)\n")
     stages = {}
     for f in files:
@@ -445,7 +479,7 @@ def render(report: dict, args) -> str:
 
         L.append(startup.render(report["startup"]))
     L.append("\n## Per file\n")
-    L.append("| file | min | spk ref/parley/default | DER@0.25 parley | DER@0.25 default | WER | cpWER parley | cpWER max-overlap | flagged turns | wrong words (in flagged) |\n|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| file | min | spk ref/parley/default | DER@0.25 parley | DER@0.25 default | DER@0.25 exported RTTM | WER | cpWER parley | cpWER max-overlap | flagged turns | wrong words (in flagged) |\n|---|---|---|---|---|---|---|---|---|---|---|")
     for f in files:
         d = lambda v: sum(f["der"][v]["0.25"][k] for k in ("missed", "false_alarm", "confusion")) / max(f["der"][v]["0.25"]["total"], 1e-9)
         if f["wer"]:
@@ -454,9 +488,10 @@ def render(report: dict, args) -> str:
             extra = f"{wr('parley', 'wer'):.1f} % | {wr('parley', 'cpwer'):.1f} % | {wr('max_overlap', 'cpwer'):.1f} % | {fl['flagged_turns']}/{fl['turns']} | {fl['wrong_words']} ({fl['wrong_in_flagged']})"
         else:
             extra = "– | – | – | – | –"
-        L.append(f"| {f['name']} | {f['duration'] / 60:.1f} | {f['ref_speakers']}/{f['hyp_speakers']}/{f['base_speakers']} | {100 * d('parley'):.1f} % | {100 * d('pyannote_default'):.1f} % | {extra} |")
+        ex = f"{100 * d('export'):.1f} %" if "export" in f["der"] else "–"
+        L.append(f"| {f['name']} | {f['duration'] / 60:.1f} | {f['ref_speakers']}/{f['hyp_speakers']}/{f['base_speakers']} | {100 * d('parley'):.1f} % | {100 * d('pyannote_default'):.1f} % | {ex} | {extra} |")
     L.append("\nNotes: most AMI excerpts come from AMI *train* meetings that pyannote's segmentation model saw in training (see the eval README); treat their DER as optimistic. Scored words are lower-cased with punctuation removed on both sides.\n")
-    return "\n".join(L) + "\n"
+    return "\n".join(L) + "\n" + extra_sections()
 
 
 if __name__ == "__main__":

@@ -40,7 +40,10 @@ def export_doc(store, meeting_id: int) -> ExportDoc:
 
 
 def export_text(store, meeting_id: int, fmt: str) -> str:
-    return export(export_doc(store, meeting_id), fmt)
+    from meetings.export import with_activity
+
+    doc = export_doc(store, meeting_id)
+    return export(with_activity(doc, store, meeting_id) if fmt.strip().lower().lstrip(".") == "rttm" else doc, fmt)
 
 
 def format_for(path: str, name_filter: str = "") -> str:

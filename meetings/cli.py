@@ -281,7 +281,10 @@ def cmd_export(args) -> int:
     from meetings.export import export
 
     store = _store(args)
-    text = export(_export_doc(store, args.id), args.format)
+    from meetings.export import with_activity
+
+    doc = _export_doc(store, args.id)
+    text = export(with_activity(doc, store, args.id) if args.format.strip().lower().lstrip(".") == "rttm" else doc, args.format)
     if args.output:
         from meetings.files import write_private
 

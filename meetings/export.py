@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from meetings.errors import ParleyError
 
 __all__ = ["ExportTurn", "ExportDoc", "FORMATS", "export", "timestamp",
-           "to_txt", "to_md", "to_srt", "to_vtt", "to_json", "to_rttm", "speaker_activity"]
+           "to_txt", "to_md", "to_srt", "to_vtt", "to_json", "to_rttm", "speaker_activity", "with_activity"]
 
 FORMATS = ("txt", "md", "srt", "vtt", "json", "rttm")
 
@@ -255,6 +255,17 @@ def to_rttm(doc: ExportDoc) -> str:
             continue
         lines.append(f"SPEAKER {uri} 1 {start:.3f} {dur:.3f} <NA> <NA> {_rttm_token(who, 'unknown')} <NA> <NA>\n")
     return "".join(lines)
+
+
+def with_activity(doc: ExportDoc, store, meeting_id: int) -> ExportDoc:
+    """``doc`` with the meeting's stored speaker activity, renamed by its turns (for the RTTM)."""
+    from dataclasses import replace
+
+    segments = store.activity(meeting_id) if hasattr(store, "activity") else []
+    if not segments:
+        return doc
+    names = {s.label: s.name for s in store.speakers(meeting_id)}
+    return replace(doc, activity=speaker_activity(segments, doc.turns, names))
 
 
 def speaker_activity(segments, turns, name_of: dict[str, str]) -> tuple[tuple[float, float, str], ...]:

@@ -18,6 +18,9 @@ v4: people and their voice profiles (``meetings/people.py``): ``people``; ``voic
     which then reads as no link; people ids are never reused), ``speakers.naming`` ('' | 'auto' |
     'user' | 'local'), ``speakers.suggested_id`` and ``speakers.match_score`` (a name offered, not given).
 
+v5: ``speaker_activity``: who spoke when as the diarization heard it (all the speech, words or not),
+    by diarization label; the RTTM export renames it by the current turns (``meetings/export.py``).
+
 ``tests/fixtures/schemas`` holds databases made by earlier commits' own code (every version,
 both v1/v2 layouts); ``tests/test_reliability_migrations.py`` migrates them forward.
 """
@@ -215,7 +218,23 @@ def _v4(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE speaker_activity (
+            id INTEGER PRIMARY KEY,
+            meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            start REAL NOT NULL,
+            "end" REAL NOT NULL
+        );
+        CREATE INDEX speaker_activity_meeting ON speaker_activity (meeting_id, start);
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 LATEST = len(MIGRATIONS)
 
 

@@ -52,6 +52,7 @@ class Processed:
     attribution: str = "mono"  # "mono" (one mix) or "channels" (a person or group per channel)
     voice_margins: tuple[float | None, ...] | None = None  # per final turn (what confidence scored)
     edge_margins: tuple[float | None, ...] | None = None
+    warnings: tuple[str, ...] = ()  # whole-meeting checks (diarization/checks.py), for the meeting record
 
 
 MONO = Route("mono", "one channel", 0.0, ())
@@ -108,9 +109,12 @@ class Engine:
             return process_audio(self, wav, duration, emit)
         from meetings.recording import process_channels
 
+        from diarization.checks import meeting_warnings
+
         p = process_channels(self, wav, ("party",) * 2, duration, emit)
         emit(StageDone("align", 0.0))
-        return Processed(p.diarization, p.transcript, p.turns, p.timings, p.turns, attribution="channels")
+        return Processed(p.diarization, p.transcript, p.turns, p.timings, p.turns, attribution="channels",
+                         warnings=meeting_warnings(p.turns))
 
     def reset_cancel(self) -> None:
         """Forget an earlier cancel (a cancel during a job sticks until the job has stopped)."""
@@ -175,6 +179,7 @@ class Engine:
                 centroids=result.diarization.centroids,
                 turns=result.turns,
                 language=result.transcript.language,
+                activity=result.diarization.segments,
             )
             save_s = time.perf_counter() - t0
             emit(StageDone("save", save_s))
@@ -197,7 +202,7 @@ class Engine:
         name_after_import(store, meeting_id, lambda: self.diarizer)  # speakers named from voice profiles, if any
         emit(Finished(meeting_id))
         timings = (StageTiming("decode", decode_s), *result.timings, StageTiming("save", save_s))
-        return ImportResult(meeting_id, False, info.duration, timings, info.warnings)
+        return ImportResult(meeting_id, False, info.duration, timings, (*info.warnings, *result.warnings))
 
 
 def channel_route(wav: Path):
@@ -309,11 +314,45 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         margins = [margin_of.get(id(t)) for t in turns] if margins is not None else None  # recovered turns: none
         edges = [edge_of.get(id(t)) for t in turns] if edges is not None else None
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
+    turns, dia = _fold_backchannels(turns, dia)
     turns = score_turns(turns, voice_margins=margins, edge_margins=edges)
+    sounds_like_more = None
+    if len({t.speaker for t in turns if t.words}) <= 1 and duration >= 20.0:  # one speaker: does it sound like one?
+        from diarization.checks import several_voices
+
+        sounds_like_more = several_voices(
+            lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
+            [(s.start, s.end) for s in dia.exclusive] or [(t.start, t.end) for t in turns],
+        )
+    from diarization.checks import meeting_warnings
+
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary),
                      voice_margins=tuple(margins) if margins is not None else None,
-                     edge_margins=tuple(edges) if edges is not None else None)
+                     edge_margins=tuple(edges) if edges is not None else None,
+                     warnings=meeting_warnings(turns, sounds_like_more))
+
+
+def _fold_backchannels(turns, dia: Diarization):
+    """A speaker who only said a few words over someone else is not a new person: their words
+    and activity go to the closest other voice (:func:`diarization.checks.fold_backchannel_speakers`).
+    The turns stay one for one (their voice margins still line up)."""
+    from dataclasses import replace
+
+    from diarization.checks import fold_backchannel_speakers
+
+    cents = None
+    if dia.centroids is not None and len(dia.centroids) == len(dia.speakers):
+        cents = {s: dia.centroids[i] for i, s in enumerate(dia.speakers)}
+    folded, into = fold_backchannel_speakers(turns, cents)
+    if not into:
+        return turns, dia
+    keep = [i for i, s in enumerate(dia.speakers) if s not in into]
+    dia = replace(dia, segments=tuple(replace(x, speaker=into.get(x.speaker, x.speaker)) for x in dia.segments),
+                  exclusive=tuple(replace(x, speaker=into.get(x.speaker, x.speaker)) for x in dia.exclusive),
+                  speakers=tuple(dia.speakers[i] for i in keep),
+                  centroids=None if dia.centroids is None else dia.centroids[keep])
+    return folded, dia
 
 
 def _with_new_voices(dia: Diarization, speakers: tuple[str, ...], new_centroids: dict) -> Diarization:

@@ -82,27 +82,11 @@ def _read(wav: Path, channel: int) -> np.ndarray:
     return data[:, channel].copy()
 
 
-def _several_voices(engine: Engine, audio: np.ndarray, spans: list[tuple[float, float]], window: float = 2.0,
-                    most: int = 120) -> bool:
-    """Does one channel hold more than one voice? Its own speech in ``window``-s pieces, each
-    embedded (CAM++) and clustered as the voice stage does; a second voice must hold at least
-    5 s and a tenth of the judged speech. Up to ``most`` windows, spread over the file."""
-    from diarization.voices import VoiceOptions, cluster_windows
+def _several_voices(engine: Engine, audio: np.ndarray, spans: list[tuple[float, float]]) -> bool:
+    """Does one channel hold more than one voice (:func:`diarization.checks.several_voices`)?"""
+    from diarization.checks import several_voices
 
-    pieces = []
-    for a, b in spans:
-        n = int((b - a) // window)
-        pieces += [(a + i * window, a + (i + 1) * window) for i in range(n)]
-    if len(pieces) < 4:
-        return False
-    if len(pieces) > most:
-        pieces = [pieces[int(i)] for i in np.linspace(0, len(pieces) - 1, most)]
-    emb = np.asarray(engine.diarizer.embed_many([audio[int(a * SR): int(b * SR)] for a, b in pieces]), dtype=np.float64)
-    opts = VoiceOptions()
-    cluster = cluster_windows(emb, opts.same_voice, seconds=[window] * len(pieces), cohesion_ratio=opts.cohesion_ratio,
-                              substantial=opts.min_new_speaker)
-    secs = np.sort(np.bincount(cluster) * window)[::-1]
-    return len(secs) > 1 and secs[1] >= max(5.0, 0.1 * secs.sum()) and secs[1] >= 3 * window
+    return several_voices(lambda ps: engine.diarizer.embed_many([audio[int(a * SR): int(b * SR)] for a, b in ps]), spans)
 
 
 def _prefixed(p, prefix: str):
@@ -330,7 +314,7 @@ def process_recording(engine: Engine, folder: str | Path, store, *, title: str |
         from diarization.channels import LOCAL
 
         store.save_result(meeting_id, speakers=p.speakers, centroids=p.centroids, turns=p.turns, language=p.language,
-                          names={LOCAL: LOCAL_NAME})
+                          names={LOCAL: LOCAL_NAME}, activity=p.diarization.segments if p.diarization else ())
         save_s = time.perf_counter() - t1
         emit(StageDone("save", save_s))
     except BaseException as exc:

@@ -367,13 +367,15 @@ class Store:
 
     def save_result(
         self, meeting_id: int, *, speakers: Sequence[str], centroids: np.ndarray | None, turns: Sequence[Turn], language: str,
-        names: dict[str, str] | None = None,
+        names: dict[str, str] | None = None, activity: Sequence = (),
     ) -> None:
         """Store a processed meeting in one transaction and mark it 'done'; on any error nothing is written.
 
         Speakers are named "Speaker 1", "Speaker 2", … by first appearance; ``centroids`` rows
         align with ``speakers``. Every turn's and word's speaker must be one of ``speakers`` (when
         ``speakers`` is empty, as when diarization found nobody, the turns' labels are the speakers).
+        ``activity`` (:class:`~meetings.types.SpeakerSegment`, diarization labels) is who spoke when,
+        kept for the RTTM export.
         """
         ordered = sorted(turns, key=lambda t: (t.start, t.end))  # stable: ids then follow seq
         labels = list(speakers)
@@ -427,7 +429,18 @@ class Store:
                         for i, w in enumerate(t.words)
                     ],
                 )
+            self.conn.executemany(
+                'INSERT INTO speaker_activity (meeting_id, label, start, "end") VALUES (?,?,?,?)',
+                [(meeting_id, str(a.speaker), float(a.start), float(a.end)) for a in activity if a.end > a.start],
+            )
             self.conn.execute("UPDATE meetings SET status='done', language=?, error=NULL WHERE id=?", (language, meeting_id))
+
+    def activity(self, meeting_id: int) -> list[tuple[float, float, str]]:
+        """Who spoke when as the diarization heard it: (start, end, diarization label), by start
+        (``save_result``'s ``activity``; none for meetings stored before schema v5)."""
+        rows = self.conn.execute('SELECT start, "end", label FROM speaker_activity WHERE meeting_id=? ORDER BY start, id',
+                                 (meeting_id,)).fetchall()
+        return [(float(r[0]), float(r[1]), str(r[2])) for r in rows]
 
     def cancel_meeting(self, meeting_id: int) -> None:
         """The import was cancelled by the user: the meeting reads as status 'cancelled' (retry or delete it).

@@ -100,3 +100,23 @@ def test_rttm_exports_the_activity_with_display_names_and_corrections():
     assert [(float(p[3]), float(p[4]), p[7]) for p in lines] == [(0.0, 4.0, "Ann"), (4.0, 2.0, "Bob"), (8.0, 1.0, "Ann")]
     # a meeting stored without activity: the turns, as before
     assert len(export(ExportDoc("Call", 10.0, ("Ann", "Bob"), turns), "rttm").splitlines()) == 2
+
+
+def test_a_stored_meeting_exports_its_activity_renamed_by_a_correction(store):
+    from meetings.cli import _export_doc
+    from meetings.export import with_activity
+    from meetings.types import AudioInfo, PipelineOptions
+
+    info = AudioInfo("/x/call.wav", "abc", 10.0, 16000, 1, "pcm_s16le", "wav")
+    mid = store.begin_meeting("Call", info, "/x/call.wav", PipelineOptions(), "tiny.en", "embedded")
+    turns = [_turn("S0", 0.5, 3.0), _turn("S0", 4.0, 6.0), _turn("S1", 7.0, 9.0)]
+    activity = [SpeakerSegment(0.0, 6.2, "S0"), SpeakerSegment(6.8, 9.5, "S1")]
+    store.save_result(mid, speakers=("S0", "S1"), centroids=None, turns=turns, language="en", activity=activity)
+    assert store.activity(mid) == [(0.0, 6.2, "S0"), (6.8, 9.5, "S1")]
+    second = store.turns(mid)[1]
+    s1 = next(s for s in store.speakers(mid) if s.label == "S1")
+    store.reassign_turn(second.id, s1.id)  # the user: 4-6 s was the other person
+    rttm = export(with_activity(_export_doc(store, mid), store, mid), "rttm")
+    got = [(float(p[3]), round(float(p[4]), 3), p[7]) for p in (line.split() for line in rttm.splitlines())]
+    assert got == [(0.0, 4.0, "Speaker_1"), (4.0, 2.0, "Speaker_2"), (6.0, 0.2, "Speaker_1"), (6.8, 2.7, "Speaker_2")]
+    assert store.delete_meeting(mid) is not None and store.activity(mid) == []

@@ -82,7 +82,7 @@ def test_pragmas_and_schema(store: Store):
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert store.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST == 4
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST == 5
     assert {"meetings", "audio_sources", "speakers", "turns", "words", "corrections", "summaries", "turns_fts"} <= set(store.db.table_names())
     assert store.db["turns"].detect_fts() == "turns_fts"  # sqlite-utils recognises the index
 

@@ -1,0 +1,106 @@
+"""Whole-meeting checks a user cannot see in the turns (pure):
+
+  * **one speaker, more voices**: diarization found one speaker, but the voices heard under the
+    speech form more than one group (:func:`several_voices`);
+  * **one side holds the call**: of two speakers, one holds almost all the talk — the usual look
+    of two people merged into one, with a stray cluster left as the "other";
+  * **back-channel speakers**: a speaker who only ever says a few words over someone else is not
+    a new person; their words go to the closest other voice (:func:`fold_backchannel_speakers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from meetings.types import Turn
+
+__all__ = ["several_voices", "meeting_warnings", "fold_backchannel_speakers", "talk_shares"]
+
+DOMINANT_SHARE = 0.9  # one of two speakers holding this share of the talk is suspicious
+BACKCHANNEL_SECONDS = 2.0  # a speaker with less talk than this, nearly all over others ...
+BACKCHANNEL_OVERLAPPED = 0.8  # ... (this share of their words spoken while someone else talks)
+
+
+def talk_shares(turns: Sequence[Turn]) -> dict[str, float]:
+    """Seconds of words per speaker."""
+    out: dict[str, float] = {}
+    for t in turns:
+        for w in t.words:
+            out[w.speaker] = out.get(w.speaker, 0.0) + max(0.0, w.word.end - w.word.start)
+    return out
+
+
+def several_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarray], spans: Sequence[tuple[float, float]],
+                   window: float = 2.0, most: int = 120) -> bool:
+    """Does this speech hold more than one voice? ``window``-s pieces of ``spans`` (up to
+    ``most``, spread evenly), each embedded and clustered as the voice stage does; a second voice
+    must hold at least 5 s, three windows and a tenth of the judged speech."""
+    from .voices import VoiceOptions, cluster_windows
+
+    pieces = []
+    for a, b in spans:
+        n = int((b - a) // window)
+        pieces += [(a + i * window, a + (i + 1) * window) for i in range(n)]
+    if len(pieces) < 4:
+        return False
+    if len(pieces) > most:
+        pieces = [pieces[int(i)] for i in np.linspace(0, len(pieces) - 1, most)]
+    emb = np.asarray(embed_many(pieces), dtype=np.float64)
+    opts = VoiceOptions()
+    cluster = cluster_windows(emb, opts.same_voice, seconds=[window] * len(pieces), cohesion_ratio=opts.cohesion_ratio,
+                              substantial=opts.min_new_speaker)
+    secs = np.sort(np.bincount(cluster) * window)[::-1]
+    return bool(len(secs) > 1 and secs[1] >= max(5.0, 0.1 * secs.sum()) and secs[1] >= 3 * window)
+
+
+def meeting_warnings(turns: Sequence[Turn], sounds_like_more: bool | None = None) -> tuple[str, ...]:
+    """The whole-meeting warnings (see the module docstring) for the meeting record."""
+    talk = talk_shares(turns)
+    total = sum(talk.values())
+    out = []
+    if len(talk) <= 1 and sounds_like_more:
+        out.append("only one speaker was found, but the recording sounds like more than one voice: check the turns "
+                   "(or import again with --min-speakers 2)")
+    if len(talk) == 2 and total > 0:
+        top = max(talk.values()) / total
+        if top >= DOMINANT_SHARE:
+            out.append(f"one of the two speakers holds {100 * top:.0f} % of the talk: two people may have been merged into one "
+                       "(check the turns, or import again with --num-speakers 2)")
+    return tuple(out)
+
+
+def fold_backchannel_speakers(turns: Sequence[Turn], centroids: dict[str, np.ndarray] | None = None) -> tuple[list[Turn], dict[str, str]]:
+    """Turns with every back-channel-only speaker's words given to another speaker (the closest
+    voice by centroid among those they did not talk over; else the one with most talk), when
+    at least two speakers with real talk remain. Returns the turns and {folded: into}."""
+    talk = talk_shares(turns)
+    over: dict[str, list[int]] = {}
+    spoke_over: dict[str, set[str]] = {}
+    for t in turns:
+        for w in t.words:
+            o = over.setdefault(w.speaker, [0, 0])
+            o[1] += 1
+            if t.overlapped or w.overlapping:
+                o[0] += 1
+                spoke_over.setdefault(w.speaker, set()).update(w.overlapping)
+    small = {s for s, secs in talk.items() if secs < BACKCHANNEL_SECONDS and over[s][1] and over[s][0] >= BACKCHANNEL_OVERLAPPED * over[s][1]}
+    real = [s for s in talk if s not in small]
+    if len(real) < 2 or not small:
+        return list(turns), {}
+    into = {}
+    for s in small:
+        pool = [r for r in real if r not in spoke_over.get(s, set())] or real
+        if centroids and s in centroids and all(r in centroids for r in pool):
+            c = centroids[s] / (np.linalg.norm(centroids[s]) + 1e-9)
+            into[s] = max(pool, key=lambda r: float(c @ centroids[r]) / (np.linalg.norm(centroids[r]) + 1e-9))
+        else:
+            into[s] = max(pool, key=lambda r: talk[r])
+    out = []
+    for t in turns:
+        words = tuple(replace(w, speaker=into.get(w.speaker, w.speaker), overlapping=tuple(dict.fromkeys(into.get(o, o) for o in w.overlapping if into.get(o, o) != into.get(w.speaker, w.speaker))))
+                      for w in t.words)
+        out.append(replace(t, speaker=into.get(t.speaker, t.speaker), words=words))
+    return out, into
