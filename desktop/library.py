@@ -105,8 +105,13 @@ class LibraryPage(QWidget):
         self.retry_button.clicked.connect(lambda: self._emit_selected(self.retryRequested))
         self.delete_button = QPushButton("Delete…")
         self.delete_button.clicked.connect(lambda: self._emit_selected(self.deleteRequested))
+        from desktop.people_page import PersonFilter
+
+        self.person_box = PersonFilter(lambda: self.store, self)  # only the meetings of one person
+        self.person_box.changed.connect(self.refresh)
         top = QHBoxLayout()
         top.addWidget(title)
+        top.addWidget(self.person_box)
         top.addStretch(1)
         top.addWidget(self.retry_button)
         top.addWidget(self.delete_button)
@@ -167,7 +172,8 @@ class LibraryPage(QWidget):
     # ------------------------------------------------------------ meetings
     def refresh(self) -> None:
         keep = self.selected_meeting()
-        self.model.set_meetings(self.store.list_meetings())
+        self.person_box.reload()
+        self.model.set_meetings(self.person_box.filter(self.store.list_meetings()))
         if keep is not None:
             self.select_meeting(keep.id)
         if not self.search_box.text().strip():

@@ -23,7 +23,7 @@ from desktop.transcript_view import KEYS_HELP, TranscriptView
 __all__ = ["MainWindow", "AUDIO_FILTER"]
 
 AUDIO_FILTER = "Recordings (*.wav *.flac *.mp3 *.m4a *.aac *.ogg *.opus *.webm *.mp4 *.mkv *.mov);;All files (*)"
-PAGES = ("Library", "Transcript", "Live")
+PAGES = ("Library", "Transcript", "Live", "People")
 
 
 class MainWindow(QMainWindow):
@@ -47,13 +47,17 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(150)
         self.sidebar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.sidebar.setIconSize(QSize(0, 0))
-        for name, glyph in zip(PAGES, ("▤", "☰", "●")):
+        for name, glyph in zip(PAGES, ("▤", "☰", "●", "☺")):
             QListWidgetItem(f"  {glyph}   {name}", self.sidebar)
         self.library = LibraryPage(store)
         self.transcript = TranscriptView(store, teacher=teacher)
         self.live = LivePage(recordings_dir=lambda: Path(self.store.data_dir) / "recordings")
+        from desktop.people_page import PeoplePage, TranscriptPeople
+
+        self.people = PeoplePage(store)
+        self.people_keys = TranscriptPeople(self.transcript)  # Y accept a suggested name, Shift+R remember a voice
         self.stack = QStackedWidget()
-        for page in (self.library, self.transcript, self.live):
+        for page in (self.library, self.transcript, self.live, self.people):
             self.stack.addWidget(page)
         self.sidebar.currentRowChanged.connect(self._show_page)
         self.import_panel = ImportPanel()
@@ -91,6 +95,9 @@ class MainWindow(QMainWindow):
         self.library.importRequested.connect(self.choose_files)
         self.library.retryRequested.connect(self.retry_import)
         self.library.deleteRequested.connect(self.ask_delete)
+        self.people.openMeeting.connect(self.open_meeting)
+        self.people.changed.connect(self.library.refresh)
+        self.people.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.transcript.summaries.cloud_enabled = lambda: self.settings.cloud
         self._quitting = False
         self.quit_box = None
@@ -159,6 +166,8 @@ class MainWindow(QMainWindow):
 
     def _show_page(self, row: int) -> None:
         self.stack.setCurrentIndex(row)
+        if self.stack.currentWidget() is self.people:
+            self.people.refresh()
         if self.stack.currentWidget() is self.transcript:
             self.transcript.setFocus()
 
@@ -263,6 +272,7 @@ class MainWindow(QMainWindow):
         self.store = store
         self.library.store = store
         self.transcript.store = store
+        self.people.store = store
         self.library.refresh()
         self.sidebar.setCurrentRow(0)
 

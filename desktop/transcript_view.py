@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 KEYS_HELP = (
     "Space play/pause · N / Shift+N next/previous flagged · ↑ ↓ turn · ← → word · 1–9 give turn to speaker · "
     "0 new speaker · Enter or A accept · S split at word · M merge with previous · E edit word\n"
-    "R rename speaker · Ctrl+Shift+R reassign all of a speaker · Ctrl+Shift+M merge speakers · F fix similar · "
+    "R rename speaker · Shift+R name and remember the voice · Y accept the suggested name · "
+    "Ctrl+Shift+R reassign all of a speaker · Ctrl+Shift+M merge speakers · F fix similar · "
     "L loop turn · [ ] speed · Ctrl+F find · Ctrl+E export · Ctrl+Z / Ctrl+Shift+Z undo / redo"
 )
 

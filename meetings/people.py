@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Embedder", "Person", "Naming", "PersonMeeting", "ActionItem", "PersonPage",
     "embedder_for", "people", "person", "find_person", "create_person", "rename_person", "merge_people", "forget",
-    "profile", "profiles", "speaker_spans", "speaker_voice", "remember", "enrol_recording", "auto_name",
+    "profile", "profiles", "speaker_spans", "speaker_voice", "learn_voice", "remember", "enrol_recording", "auto_name",
     "confirm_suggestion", "namings", "name_after_import", "reconcile", "export_profile", "import_profile", "person_page", "said",
     "resolve_speaker", "meetings_with", "LOCAL_LABEL", "SELF_NAME", "PROFILE_FORMAT",
 ]
@@ -325,6 +325,16 @@ def speaker_spans(turns: Sequence[StoredTurn], speaker_id: int, enough: float = 
     if sum(b - a for a, b in best) >= enough:
         return best
     return runs(mine)
+
+
+def learn_voice(store: Store, speaker_id: int, vp: Voiceprint) -> Person:
+    """Add a meeting speaker's voiceprint (made elsewhere, e.g. on a worker thread) to the profile of the
+    person the speaker is linked to; it replaces what was learned from this speaker before."""
+    row = _speaker_row(store, speaker_id)
+    if row["person_id"] is None or find_person(store, row["person_id"]) is None:
+        raise StoreError(f"{row['name']} is not linked to a person: name them first")
+    _add_sample(store, row["person_id"], vp, "meeting", row["meeting_id"], row["label"])
+    return person(store, row["person_id"])
 
 
 def speaker_voice(store: Store, speaker_id: int, embedder: Embedder, turns: Sequence[StoredTurn] | None = None) -> Voiceprint | None:
