@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Progress", "StageDone", "Finished", "Failed", "DeviceLost", "DeviceBack", "CaptureFailed", "Event", "EventSink", "STAGES"]
+__all__ = ["Progress", "StageDone", "Finished", "Failed", "DeviceLost", "DeviceBack", "CaptureFailed",
+           "LivePartial", "LiveCommitted", "LiveSpeaker", "LiveBacklog", "Event", "EventSink", "STAGES"]
 
 #: The import pipeline's stages, in order.
 STAGES = ("decode", "diarize", "transcribe", "align", "save")
@@ -60,5 +61,44 @@ class CaptureFailed:
     message: str
 
 
-Event = Progress | StageDone | Finished | Failed | DeviceLost | DeviceBack | CaptureFailed
+@dataclass(frozen=True, slots=True)
+class LivePartial:
+    """Provisional text of an utterance still being spoken (replaces the previous partial of it)."""
+
+    channel: str
+    utterance: int
+    speaker: str | None
+    words: tuple  # of meetings.types.Word, audio seconds on the recording's time base
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCommitted:
+    """Words of an utterance that will not change during the meeting."""
+
+    channel: str
+    utterance: int
+    speaker: str | None
+    words: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSpeaker:
+    """A provisional speaker appeared, got a name, or an utterance's speaker became known."""
+
+    label: str
+    name: str
+    utterance: int | None = None
+    provisional: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LiveBacklog:
+    """How far the live transcript is behind the audio (seconds), and interim decodes skipped."""
+
+    seconds: float
+    skipped: int = 0
+
+
+Event = (Progress | StageDone | Finished | Failed | DeviceLost | DeviceBack | CaptureFailed
+         | LivePartial | LiveCommitted | LiveSpeaker | LiveBacklog)
 EventSink = Callable[[Event], None]

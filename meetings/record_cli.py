@@ -30,6 +30,8 @@ def add_parsers(sub) -> None:
     rec.add_argument("--title")
     rec.add_argument("--no-process", action="store_true", help="only record; `parley recover --process` makes the meeting later")
     rec.add_argument("--quiet", action="store_true", help="no level meter")
+    rec.add_argument("--no-live", action="store_true", help="no live transcript (record only; the meeting is made at stop)")
+    rec.add_argument("--events", type=Path, metavar="FILE", help="write the live transcript's events as JSON lines")
     recv = sub.add_parser("recover", help="recordings that did not become meetings (after a crash, or --no-process)")
     recv.add_argument("--process", nargs="?", const="all", metavar="NAME", help="turn them (or one) into meetings")
     recv.add_argument("--discard", metavar="NAME", help="delete one for good")
@@ -112,6 +114,7 @@ def cmd_record(args, store) -> int:
         folder = folder.with_name(folder.name.split("_")[0] + f"_{n}")
     recordings_dir(store).mkdir(parents=True, exist_ok=True, mode=0o700)
     rec = Recorder(folder, specs, emit=_print_event)
+    live = None if (args.no_live or args.no_process) else _live(rec, folder, specs, args)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -119,6 +122,8 @@ def cmd_record(args, store) -> int:
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     rec.start()
+    if live is not None:
+        live.start()  # loads the models on its own thread; the recording does not wait
     for s in specs:
         print(f"recording {s.role}: {s.device.id}", file=sys.stderr)
     print(f"recording to {folder} — Ctrl-C stops", file=sys.stderr)
@@ -127,10 +132,13 @@ def cmd_record(args, store) -> int:
         while not stop.is_set() and not rec.wait(0.2):
             if args.duration is not None and rec.elapsed() >= args.duration:
                 break
-            if tty:
+            if tty and live is None:
                 print("\r" + _status_line(rec.status()), end="", file=sys.stderr, flush=True)
     finally:
         manifest = rec.stop()
+        if live is not None:
+            live.stop()  # the tail of the last sentence is decoded too
+            live.printer.close()
         for s, h in old.items():
             signal.signal(s, h)
     if tty:
@@ -145,19 +153,81 @@ def cmd_record(args, store) -> int:
     if args.no_process:
         print(f"not processed: `parley recover --process {folder.name}` makes it a meeting", file=sys.stderr)
         return 0
-    return _process(store, folder, args.title, args)
+    return _process(store, folder, args.title, args, live)
 
 
-def _process(store, folder: Path, title, args) -> int:
+def _live(rec, folder: Path, specs, args):
+    """The live transcript: models load on its worker thread while the recording starts."""
+    from meetings.live import EventLog, LiveTranscriber
+    from meetings.pipeline import Engine
+    from meetings.types import PipelineOptions
+
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    logs = [EventLog(folder / "live.jsonl", lambda: rec.t0)]  # kept with the recording (the provisional transcript)
+    if args.events:
+        logs.append(EventLog(args.events, lambda: rec.t0))
+    printer = _LivePrinter(sys.stdout, logs)
+    live = LiveTranscriber(lambda: Engine(PipelineOptions()), printer, roles=tuple(s.role for s in specs))
+    printer.names = live.names
+    live.printer = printer
+    rec.add_tap(live.tap)
+    return live
+
+
+class _LivePrinter:
+    """Prints each utterance once it is final ("[mm:ss] Name: text"); on a terminal the words
+    still being spoken show on one line that is rewritten."""
+
+    def __init__(self, out, logs):
+        self.out, self.logs, self.names = out, logs, {}
+        self.text: dict[int, list] = {}
+        self.tty = out.isatty()
+        self.lock = threading.Lock()
+
+    def __call__(self, event) -> None:
+        from meetings.events import LiveCommitted, LivePartial
+
+        for log in self.logs:
+            log(event)
+        with self.lock:
+            if isinstance(event, LiveCommitted):
+                self.text.setdefault(event.utterance, []).extend(event.words)
+            elif isinstance(event, LivePartial):
+                if event.words and self.tty:
+                    shown = " ".join(w.text.strip() for w in [*self.text.get(event.utterance, []), *event.words])
+                    self.out.write(f"\r\x1b[2K… {self._name(event.speaker)}: {shown[-100:]}")
+                    self.out.flush()
+                elif not event.words:
+                    words = self.text.pop(event.utterance, [])
+                    if words:
+                        m, s = divmod(int(words[0].start), 60)
+                        line = " ".join(w.text.strip() for w in words)
+                        self.out.write(("\r\x1b[2K" if self.tty else "") + f"[{m:02d}:{s:02d}] {self._name(event.speaker)}: {line}\n")
+                        self.out.flush()
+
+    def _name(self, label) -> str:
+        return self.names.get(label, label or "?")
+
+    def close(self) -> None:
+        for log in self.logs:
+            log.close()
+
+
+def _process(store, folder: Path, title, args, live=None) -> int:
     from meetings.cli import _Bars, _print_transcript
     from meetings.pipeline import Engine
     from meetings.recording import process_recording
     from meetings.types import PipelineOptions
 
     bars = _Bars(not getattr(args, "quiet", False))
-    engine = Engine(PipelineOptions())
+    engine = live.engine if live is not None and live.engine is not None else Engine(PipelineOptions())
     try:
         result = process_recording(engine, folder, store, title=title, emit=bars)
+        if live is not None:
+            from meetings.live import apply_live_names
+
+            for label, name in apply_live_names(store, result.meeting_id, live).items():
+                print(f"kept the live name {name!r} for {label}", file=sys.stderr)
     finally:
         bars.close()
     for w in result.warnings:

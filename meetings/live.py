@@ -1,0 +1,352 @@
+"""The live transcript: a recorder tap → per-channel voice activity → utterances → one model
+worker shared by both channels → typed events (partial text, committed words, speakers, backlog).
+
+One worker thread owns the models (the same :class:`~meetings.pipeline.Engine` the import
+uses). It never decodes silence (Silero VAD gates every utterance), re-decodes an open
+utterance about once a second while the machine keeps up (interim text, LocalAgreement-2
+commits), and decodes every closed utterance once more to commit the rest. Final decodes come
+first; when compute falls behind the audio, interim decodes are skipped — never the finals,
+and never the recording, which the recorder writes on its own threads.
+
+The mic channel is "You". On the system channel each committed utterance's voice embedding is
+matched against running speaker centroids (:mod:`diarization.online_speakers`); its labels are
+provisional until the batch pipeline refines the meeting at stop (:func:`map_live_speakers`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from diarization.online_speakers import OnlineSpeakers
+from diarization.streaming import Governor, Utterance, norm, plausible
+from meetings.events import EventSink, LiveBacklog, LiveCommitted, LivePartial, LiveSpeaker
+from meetings.types import Word
+
+__all__ = ["LiveOptions", "LiveTranscriber", "EventLog", "map_live_speakers", "YOU"]
+
+SR = 16_000
+VAD_FRAME = 512  # Silero's frame: 32 ms
+YOU = "You"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptions:
+    vad_threshold: float = 0.5
+    pad: float = 0.2  # seconds kept before and after detected speech
+    end_silence: float = 0.6  # silence that ends an utterance
+    max_utterance: float = 12.0  # longer speech is cut (at its quietest frame near the end)
+    interim_every: float = 1.0  # seconds of new audio between interim decodes
+    beam_size: int = 1  # greedy for interims; finals use the engine's beam
+    echo_margin_db: float = 6.0  # a mic utterance this much quieter than the system audio is echo
+
+
+@dataclass
+class _Channel:
+    role: str
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    base: float = 0.0  # audio time of audio[0]
+    vad_pos: int = 0  # samples of audio already through the VAD
+    speech_start: float | None = None
+    last_speech: float = 0.0
+    open: Utterance | None = None
+    recent: deque = field(default_factory=lambda: deque(maxlen=3))
+
+
+class LiveTranscriber:
+    def __init__(self, engine_factory: Callable[[], object], emit: EventSink, roles=("mic", "system"),
+                 options: LiveOptions = LiveOptions(), clock: Callable[[], float] = time.monotonic):
+        self._engine_factory = engine_factory
+        self.engine = None
+        self.emit = emit
+        self.options = options
+        self.clock = clock
+        self.channels = {r: _Channel(r) for r in roles}
+        self._incoming: dict[str, deque] = {r: deque() for r in roles}
+        self._finals: deque[tuple[_Channel, Utterance]] = deque()
+        self._stop = threading.Event()
+        self._flush = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="live-transcriber", daemon=True)
+        self.speakers = OnlineSpeakers()
+        self.names: dict[str, str] = {"LOCAL": YOU}
+        self.governor = Governor()
+        self.utterances: list[Utterance] = []
+        self._next_id = 0
+        self._vad = None
+        self.ready = threading.Event()
+        self.error: str | None = None
+
+    # ------------------------------------------------------------------ wiring
+    def tap(self, role: str, block: np.ndarray, start: float) -> None:
+        """The recorder's tap (its writer thread): only queue the block."""
+        q = self._incoming.get(role)
+        if q is not None:
+            q.append((start, np.asarray(block, np.float32).copy()))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 120.0) -> None:
+        """Finish: close open utterances, decode everything pending (the tail of the last sentence
+        is kept), then stop the worker."""
+        self._flush.set()
+        self._thread.join(timeout)
+
+    def rename(self, label: str, name: str) -> None:
+        self.names[label] = name
+        self.emit(LiveSpeaker(label, name, provisional=False))
+
+    # ------------------------------------------------------------------ worker
+    def _run(self) -> None:
+        try:
+            self.engine = self._engine_factory()
+            from faster_whisper.vad import get_vad_model
+
+            self._vad = get_vad_model()
+        except Exception as exc:  # models missing: the recording goes on without a live transcript
+            self.error = f"live transcript unavailable: {exc}"
+            self.ready.set()
+            return
+        self.ready.set()
+        while True:
+            flushing = self._flush.is_set()
+            self._ingest(final=flushing)
+            if self._finals:
+                ch, u = self._finals.popleft()
+                self._final(ch, u)
+                continue
+            if flushing:
+                if not any(self._incoming[r] for r in self._incoming) and not self._finals:
+                    break
+                continue
+            did = False
+            pending = sum(u.end - u.start for _, u in self._finals)
+            for ch in self.channels.values():
+                u = ch.open
+                if u is not None and u.end - u.decoded_to >= self.options.interim_every:
+                    if self.governor.allow_interim(pending):
+                        self._interim(ch, u)
+                        did = True
+            self.emit(LiveBacklog(round(self.backlog(), 2), self.governor.skipped))
+            if not did:
+                time.sleep(0.05)
+
+    def backlog(self) -> float:
+        """Audio waiting for its final decode, plus audio not yet through the VAD (seconds)."""
+        waiting = sum(u.end - u.start for _, u in self._finals)
+        unread = sum(sum(len(b) for _, b in q) for q in self._incoming.values()) / SR
+        return waiting + unread
+
+    def _ingest(self, final: bool = False) -> None:
+        o = self.options
+        for role, q in self._incoming.items():
+            ch = self.channels[role]
+            blocks = []
+            while q:
+                blocks.append(q.popleft())
+            if blocks:
+                if ch.audio.size == 0:
+                    ch.base = blocks[0][0]
+                ch.audio = np.concatenate([ch.audio, *[b for _, b in blocks]])
+            n = (ch.audio.size - ch.vad_pos) // VAD_FRAME * VAD_FRAME
+            if n > 0:
+                probs = np.asarray(self._vad(ch.audio[ch.vad_pos: ch.vad_pos + n])).reshape(-1)
+                for i, p in enumerate(probs):
+                    t = ch.base + (ch.vad_pos + (i + 1) * VAD_FRAME) / SR
+                    self._vad_step(ch, t, float(p) >= o.vad_threshold)
+                ch.vad_pos += n
+            if final and ch.speech_start is not None:
+                self._close(ch, ch.last_speech + o.pad)
+            self._trim(ch)
+
+    def _vad_step(self, ch: _Channel, t: float, speech: bool) -> None:
+        o = self.options
+        if speech:
+            if ch.speech_start is None:
+                ch.speech_start = max(ch.base, t - VAD_FRAME / SR - o.pad)
+                self._next_id += 1
+                ch.open = Utterance(ch.role, self._next_id, ch.speech_start, t)
+                ch.open.decoded_to = ch.speech_start
+            ch.last_speech = t
+            ch.open.end = t
+            if t - ch.speech_start >= o.max_utterance:
+                self._close(ch, t)
+        elif ch.speech_start is not None:
+            ch.open.end = min(t, ch.last_speech + o.pad)
+            if t - ch.last_speech >= o.end_silence:
+                self._close(ch, ch.last_speech + o.pad)
+
+    def _close(self, ch: _Channel, end: float) -> None:
+        u = ch.open
+        if u is None:
+            return
+        u.end = end
+        ch.open, ch.speech_start = None, None
+        self._finals.append((ch, u))
+        self.utterances.append(u)
+
+    def _trim(self, ch: _Channel) -> None:
+        """Drop audio no utterance needs any more (long meetings: memory stays flat)."""
+        keep_from = min([u.start for c, u in self._finals if c is ch] + ([ch.open.start] if ch.open else [])
+                        + [ch.base + ch.vad_pos / SR - 1.0])
+        cut = int((keep_from - ch.base) * SR)
+        if cut > SR * 5:
+            ch.audio = ch.audio[cut:]
+            ch.base += cut / SR
+            ch.vad_pos -= cut
+
+    def _clip(self, ch: _Channel, start: float, end: float) -> np.ndarray:
+        i0 = max(0, int((start - ch.base) * SR))
+        i1 = max(i0, int((end - ch.base) * SR))
+        return ch.audio[i0:i1]
+
+    def _decode(self, audio: np.ndarray, offset: float, beam: int) -> list[Word]:
+        model = self.engine.transcriber.model
+        t0 = time.perf_counter()
+        segs, _ = model.transcribe(audio, language=self.engine.options.language or "en", beam_size=beam, temperature=0.0,
+                                   word_timestamps=True, vad_filter=False, condition_on_previous_text=False,
+                                   without_timestamps=False)
+        words = [Word(offset + float(w.start), offset + float(w.end), w.word, float(w.probability))
+                 for s in segs if s.no_speech_prob < 0.6 and s.avg_logprob > -1.2 and s.compression_ratio < 2.4
+                 for w in (s.words or ())]
+        self.governor.decoded(len(audio) / SR, time.perf_counter() - t0)
+        return words
+
+    def _is_echo(self, ch: _Channel, start: float, end: float) -> bool:
+        """A mic utterance much quieter than the system audio at the same time: the far end's echo."""
+        if ch.role != "mic" or "system" not in self.channels:
+            return False
+        mic = self._clip(ch, start, end)
+        sys_ = self._clip(self.channels["system"], start, end)
+        if sys_.size < SR // 4 or mic.size == 0:
+            return False
+        em, es = float(np.mean(mic.astype(np.float64) ** 2)), float(np.mean(sys_.astype(np.float64) ** 2))
+        return es > 1e-7 and 10 * np.log10(max(em, 1e-12) / es) < -self.options.echo_margin_db
+
+    def _speaker(self, ch: _Channel, u: Utterance) -> str | None:
+        if ch.role == "mic":
+            return "LOCAL"
+        return u.speaker
+
+    def _interim(self, ch: _Channel, u: Utterance) -> None:
+        audio = self._clip(ch, u.start, u.end)
+        u.decoded_to = u.end
+        if audio.size < SR // 2 or self._is_echo(ch, u.start, u.end):
+            return
+        hyp = self._decode(audio, u.start, self.options.beam_size)
+        new, rest = u.interim(hyp)
+        spk = self._speaker(ch, u)
+        if new:
+            self.emit(LiveCommitted(ch.role, u.id, spk, tuple(new)))
+        if rest:
+            self.emit(LivePartial(ch.role, u.id, spk, tuple(rest)))
+
+    def _final(self, ch: _Channel, u: Utterance) -> None:
+        audio = self._clip(ch, u.start, u.end)
+        if audio.size < SR // 5 or self._is_echo(ch, u.start, u.end):
+            self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))  # what was shown goes away
+            return
+        hyp = self._decode(audio, u.start, max(self.options.beam_size, self.engine.options.beam_size))
+        if ch.role == "system" and u.speaker is None:
+            try:
+                emb = np.asarray(self.engine.diarizer.embed(audio), np.float32) if audio.size >= SR else None
+            except Exception:
+                emb = None
+            m = self.speakers.observe(emb, (u.end - u.start))
+            u.speaker = m.label
+            if m.new:
+                self.names.setdefault(m.label, f"Speaker {len(self.speakers.labels)}")
+                self.emit(LiveSpeaker(m.label, self.names[m.label], u.id))
+        if not u.committed and not plausible(hyp, u.end - u.start, tuple(ch.recent)):
+            self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))
+            return
+        rest = u.final(hyp)
+        text = norm(" ".join(w.text for w in u.committed))
+        if text:
+            ch.recent.append(text)
+        self.emit(LiveCommitted(ch.role, u.id, self._speaker(ch, u), tuple(rest)))
+        self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))
+
+
+class EventLog:
+    """``parley record --events FILE``: one JSON line per displayed word (interim and
+    committed), speaker update and backlog reading; all times in seconds since the recording
+    started (``t0`` on the monotonic clock)."""
+
+    def __init__(self, path, t0: Callable[[], float], clock: Callable[[], float] = time.monotonic):
+        self._f = open(path, "w", encoding="utf-8")
+        self._t0, self._clock = t0, clock
+        self._lock = threading.Lock()
+        self._last_backlog = -1.0
+
+    def __call__(self, event) -> None:
+        now = round(self._clock() - self._t0(), 3)
+        lines = []
+        if isinstance(event, (LivePartial, LiveCommitted)):
+            state = "committed" if isinstance(event, LiveCommitted) else "interim"
+            for w in event.words:
+                lines.append({"type": "word", "state": state, "text": w.text.strip(), "speaker": event.speaker,
+                              "channel": event.channel, "utterance": event.utterance,
+                              "start": round(w.start, 3), "end": round(w.end, 3), "emitted": now})
+            if not event.words and state == "interim":
+                lines.append({"type": "clear", "channel": event.channel, "utterance": event.utterance, "emitted": now})
+        elif isinstance(event, LiveSpeaker):
+            lines.append({"type": "speaker", "label": event.label, "name": event.name, "utterance": event.utterance,
+                          "provisional": event.provisional, "emitted": now})
+        elif isinstance(event, LiveBacklog):
+            if abs(event.seconds - self._last_backlog) >= 0.25 or int(now) != int(now - 0.05):
+                self._last_backlog = event.seconds
+                lines.append({"type": "backlog", "seconds": event.seconds, "skipped": event.skipped, "emitted": now})
+        if lines:
+            with self._lock:
+                for line in lines:
+                    self._f.write(json.dumps(line) + "\n")
+                self._f.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._f.close()
+
+
+def map_live_speakers(live: list[tuple[float, float, str]], batch: list[tuple[float, float, str]]) -> dict[str, str]:
+    """Batch speaker label → live label, by optimal matching on time overlap (Hungarian)."""
+    from scipy.optimize import linear_sum_assignment
+
+    live_labels = sorted({s for _, _, s in live if s})
+    batch_labels = sorted({s for _, _, s in batch})
+    if not live_labels or not batch_labels:
+        return {}
+    m = np.zeros((len(batch_labels), len(live_labels)))
+    for a0, a1, b in batch:
+        for l0, l1, s in live:
+            if s:
+                m[batch_labels.index(b), live_labels.index(s)] += max(0.0, min(a1, l1) - max(a0, l0))
+    rows, cols = linear_sum_assignment(-m)
+    return {batch_labels[r]: live_labels[c] for r, c in zip(rows, cols) if m[r, c] > 0}
+
+
+def apply_live_names(store, meeting_id: int, live: "LiveTranscriber") -> dict[str, str]:
+    """After the batch pipeline refined a live meeting: the names the user gave during the
+    meeting go to the batch speakers that match the live ones (optimal matching on time
+    overlap). Stored as the user's own renames (with undo and audit); returns label → name."""
+    defaults = {f"S{i}": f"Speaker {i}" for i in range(1, len(live.speakers.labels) + 1)} | {"LOCAL": YOU}
+    given = {label: name for label, name in live.names.items() if defaults.get(label) != name}
+    if not given:
+        return {}
+    spoken = [(u.start, u.end, "LOCAL" if u.channel == "mic" else u.speaker) for u in live.utterances if u.committed]
+    turns = [(t.start, t.end, t.speaker_label) for t in store.turns(meeting_id)]
+    mapping = map_live_speakers([s for s in spoken if s[2] != "LOCAL"], [t for t in turns if t[2] != "LOCAL"])
+    mapping["LOCAL"] = "LOCAL"
+    applied = {}
+    for sp in store.speakers(meeting_id):
+        label = mapping.get(sp.label)
+        if label in given and sp.name != given[label]:
+            store.rename_speaker(sp.id, given[label])
+            applied[sp.label] = given[label]
+    return applied
