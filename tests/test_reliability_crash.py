@@ -173,6 +173,8 @@ def test_kill_9_during_correction_writes_loses_no_confirmed_correction(tmp_path,
                 break
         os.kill(proc.pid, signal.SIGKILL)  # mid-write: the next rename/review is usually in flight
         proc.wait()
+        for line in proc.stdout.read().split():  # steps it confirmed that this loop had not read yet
+            last = int(line)
         assert check(db) == before
         confirmed = last - n + 1
         with Store(db) as s:
