@@ -30,7 +30,7 @@ HALLUCINATIONS = frozenset({
 
 
 def norm(text: str) -> str:
-    return re.sub(r"[^\w' ]", "", text.lower()).strip()
+    return " ".join(re.sub(r"[^\w' ]", " ", text.lower()).split())
 
 
 def agreed_prefix(a: Sequence[Word], b: Sequence[Word]) -> int:

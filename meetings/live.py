@@ -234,11 +234,26 @@ class LiveTranscriber:
             return "LOCAL"
         return u.speaker
 
+    def _assign(self, u: Utterance, audio: np.ndarray) -> None:
+        """The utterance's provisional speaker, from its voice so far; announced (``LiveSpeaker``
+        with the utterance) so words shown before it was known get it too."""
+        try:
+            emb = np.asarray(self.engine.diarizer.embed(audio), np.float32) if audio.size >= SR else None
+        except Exception:
+            emb = None
+        m = self.speakers.observe(emb, len(audio) / SR)
+        u.speaker = m.label
+        if m.label is not None:
+            self.names.setdefault(m.label, f"Speaker {len(self.speakers.labels)}")
+            self.emit(LiveSpeaker(m.label, self.names[m.label], u.id))
+
     def _interim(self, ch: _Channel, u: Utterance) -> None:
         audio = self._clip(ch, u.start, u.end)
         u.decoded_to = u.end
         if audio.size < SR // 2 or self._is_echo(ch, u.start, u.end):
             return
+        if ch.role == "system" and u.speaker is None and audio.size >= int(1.5 * SR):
+            self._assign(u, audio)
         hyp = self._decode(audio, u.start, self.options.beam_size)
         new, rest = u.interim(hyp)
         spk = self._speaker(ch, u)
@@ -254,15 +269,7 @@ class LiveTranscriber:
             return
         hyp = self._decode(audio, u.start, max(self.options.beam_size, self.engine.options.beam_size))
         if ch.role == "system" and u.speaker is None:
-            try:
-                emb = np.asarray(self.engine.diarizer.embed(audio), np.float32) if audio.size >= SR else None
-            except Exception:
-                emb = None
-            m = self.speakers.observe(emb, (u.end - u.start))
-            u.speaker = m.label
-            if m.new:
-                self.names.setdefault(m.label, f"Speaker {len(self.speakers.labels)}")
-                self.emit(LiveSpeaker(m.label, self.names[m.label], u.id))
+            self._assign(u, audio)
         if not u.committed and not plausible(hyp, u.end - u.start, tuple(ch.recent)):
             self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))
             return

@@ -1,0 +1,110 @@
+"""The live transcript's policies on hand-built streams (no models): LocalAgreement-2 commits
+that never rewrite, Whisper's streaming failures filtered, the lag governor, incremental
+speaker matching, and live names mapped onto the refined speakers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from diarization.online_speakers import OnlineSpeakers
+from diarization.streaming import Governor, Utterance, agreed_prefix, plausible
+from meetings.events import LiveBacklog, LiveCommitted, LivePartial, LiveSpeaker
+from meetings.live import EventLog, map_live_speakers
+from meetings.types import Word
+
+
+def ws(text: str, start: float = 0.0, step: float = 0.4) -> list[Word]:
+    return [Word(start + i * step, start + i * step + 0.3, " " + t, 0.9) for i, t in enumerate(text.split())]
+
+
+def test_local_agreement_commits_only_what_two_hypotheses_share_and_never_rewrites():
+    u = Utterance("system", 1, 0.0, 3.0)
+    new, rest = u.interim(ws("so the plan"))
+    assert new == [] and [w.text for w in rest] == [" so", " the", " plan"]  # nothing agreed yet
+    new, rest = u.interim(ws("so the plan is to"))
+    assert [w.text for w in new] == [" so", " the", " plan"] and [w.text for w in rest] == [" is", " to"]
+    new, rest = u.interim(ws("so a plan is to ship"))  # disagrees inside the committed part: committed stays
+    assert new == [] and [w.text for w in u.committed] == [" so", " the", " plan"]
+    tail = u.final(ws("so the plan is to ship it friday"))
+    assert [w.text for w in tail] == [" is", " to", " ship", " it", " friday"]
+    assert [w.text.strip() for w in u.committed] == "so the plan is to ship it friday".split()
+
+
+def test_final_decode_does_not_repeat_the_last_committed_word():
+    u = Utterance("mic", 2, 0.0, 2.0)
+    u.interim(ws("hello there"))
+    u.interim(ws("hello there"))
+    tail = u.final(ws("there friend", start=0.4))  # starts at the committed "there"
+    assert [w.text for w in tail] == [" friend"]
+
+
+def test_agreed_prefix_ignores_case_and_punctuation():
+    assert agreed_prefix(ws("Yes, we can"), ws("yes we could")) == 2
+
+
+def test_whisper_streaming_failures_are_filtered():
+    assert not plausible(ws("Thank you."), speech_seconds=0.8)  # a stock phrase over a little noise
+    assert plausible(ws("Thank you."), speech_seconds=3.0)  # said for real
+    assert not plausible(ws(" ".join(["the"] * 12)), 5.0)  # a loop
+    assert not plausible(ws("we will ship on friday"), 2.0, recent=("we will ship on friday",))  # the same line again
+    assert not plausible([], 2.0)
+
+
+def test_governor_drops_interim_decodes_first_when_the_machine_falls_behind():
+    g = Governor(max_backlog=1.5, max_rtf=0.6)
+    g.decoded(audio_seconds=2.0, compute_seconds=0.4)
+    assert g.allow_interim(pending_final_seconds=0.5)
+    assert not g.allow_interim(pending_final_seconds=4.0)  # finals waiting: no interims
+    for _ in range(10):
+        g.decoded(1.0, 1.5)  # slower than real time
+    assert not g.allow_interim(0.0) and g.skipped == 2
+
+
+def _voice(seed: int, n: int = 192) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(n)
+
+
+def _near(v: np.ndarray, seed: int, noise: float = 0.6) -> np.ndarray:
+    return v + noise * np.random.default_rng(seed).standard_normal(len(v))
+
+
+def test_online_speakers_need_enough_speech_for_a_new_person_and_never_renumber():
+    s = OnlineSpeakers()
+    a, b = _voice(1), _voice(2)
+    assert s.observe(_near(a, 10), 0.8).label is None  # too short to found anyone
+    first = s.observe(_near(a, 11), 2.5)
+    assert first.label == "S1" and first.new
+    assert s.observe(_near(a, 12), 1.2).label == "S1"
+    short_b = s.observe(_near(b, 13), 0.9)  # a different voice, but too little speech: no new person
+    assert not short_b.new and len(s.labels) == 1
+    second = s.observe(_near(b, 14), 3.0)
+    assert second.label == "S2" and second.new
+    assert [s.observe(_near(v, 20 + i), 2.0).label for i, v in enumerate((a, b, a, b))] == ["S1", "S2", "S1", "S2"]
+    assert s.labels == ["S1", "S2"]
+
+
+def test_live_names_map_onto_refined_speakers_by_time_overlap():
+    live = [(0, 5, "S1"), (5, 9, "S2"), (9, 12, "S1"), (12, 13, None)]
+    batch = [(0.2, 4.8, "SPEAKER_01"), (5.1, 8.7, "SPEAKER_00"), (9.0, 12.5, "SPEAKER_01"), (20, 21, "SPEAKER_02")]
+    assert map_live_speakers(live, batch) == {"SPEAKER_01": "S1", "SPEAKER_00": "S2"}
+    assert map_live_speakers([], batch) == {}
+
+
+def test_event_log_writes_one_json_line_per_displayed_word(tmp_path):
+    t = [10.0]
+    log = EventLog(tmp_path / "ev.jsonl", t0=lambda: 8.0, clock=lambda: t[0])
+    log(LivePartial("system", 3, "S1", tuple(ws("hello there", start=1.0))))
+    t[0] = 11.5
+    log(LiveCommitted("system", 3, "S1", tuple(ws("hello", start=1.0))))
+    log(LiveSpeaker("S1", "Priya", provisional=False))
+    log(LiveBacklog(0.4, 0))
+    log.close()
+    lines = [json.loads(x) for x in (tmp_path / "ev.jsonl").read_text().splitlines()]
+    words = [x for x in lines if x["type"] == "word"]
+    assert [(w["state"], w["text"], w["emitted"]) for w in words] == [("interim", "hello", 2.0), ("interim", "there", 2.0),
+                                                                       ("committed", "hello", 3.5)]
+    assert words[0]["start"] == pytest.approx(1.0) and words[0]["speaker"] == "S1"
+    assert {"speaker", "backlog"} <= {x["type"] for x in lines}
