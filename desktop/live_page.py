@@ -7,6 +7,7 @@ its levels are sampled ten times a second — the page never blocks on audio."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -21,6 +22,13 @@ __all__ = ["LivePage", "fmt_elapsed"]
 NONE = "— none —"
 
 
+def _default_engine():
+    from meetings.pipeline import Engine
+    from meetings.types import PipelineOptions
+
+    return Engine(PipelineOptions())
+
+
 def fmt_elapsed(seconds: float) -> str:
     s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
@@ -30,14 +38,26 @@ class LivePage(QWidget):
     recordingStarted = Signal(str)  # folder
     recordingFinished = Signal(str, str)  # folder, title — ready to become a meeting
     recorderEvent = Signal(object)  # DeviceLost / DeviceBack / CaptureFailed, from the recorder's threads
+    liveEvent = Signal(object)  # the live transcript's events, from its worker thread
+    _liveStopped = Signal(str, str)
     message = Signal(str)
 
-    def __init__(self, parent=None, *, recordings_dir=None, devices=None):
+    def __init__(self, parent=None, *, recordings_dir=None, devices=None, engine_factory=None, live_transcript: bool = True):
         super().__init__(parent)
         from capture.devices import list_devices
 
+        from desktop.live_transcript import LiveTranscriptView
+
         self._recordings_dir = recordings_dir  # callable → Path
         self._list_devices = devices or list_devices
+        self._engine_factory = engine_factory or _default_engine
+        self.live_transcript = live_transcript
+        self.live = None  # the running LiveTranscriber
+        self.finished_live: dict[str, object] = {}  # folder → its LiveTranscriber (names for the refined meeting)
+        self.transcript = LiveTranscriptView()
+        self.liveEvent.connect(self.transcript.on_event)
+        self.transcript.renameRequested.connect(lambda label, name: self.live.rename(label, name) if self.live else None)
+        self._liveStopped.connect(self.recordingFinished)
         self.recorder = None
         self.echo = None
         self.folder: Path | None = None
@@ -100,7 +120,7 @@ class LivePage(QWidget):
         lay.addLayout(row)
         lay.addWidget(self.warning)
         lay.addWidget(self.note)
-        lay.addStretch(1)
+        lay.addWidget(self.transcript, 1)
 
         self.timer = QTimer(self)
         self.timer.setInterval(100)
@@ -157,12 +177,21 @@ class LivePage(QWidget):
         folder = root / datetime.now().strftime("%Y%m%d-%H%M%S")
         self.echo = EchoMonitor()
         rec = Recorder(folder, specs, emit=self.recorderEvent.emit, on_block=self.echo.feed)
+        live = None
+        if self.live_transcript:
+            from meetings.live import LiveTranscriber
+
+            live = LiveTranscriber(self._engine_factory, self.liveEvent.emit, roles=tuple(sp.role for sp in specs))
+            rec.add_tap(live.tap)
         try:
             rec.start()
         except (CaptureUnavailable, OSError) as exc:
             self.warning.setText(f"Cannot record: {exc}")
             return False
-        self.recorder, self.folder, self._lost = rec, folder, set()
+        self.transcript.clear()
+        if live is not None:
+            live.start()  # models load on its thread; the recording does not wait
+        self.recorder, self.live, self.folder, self._lost = rec, live, folder, set()
         self.warning.clear()
         self.record_button.setText("■  Stop")
         self.record_button.setStyleSheet("background:#b91c1c; color:white; font-weight:600;")
@@ -191,7 +220,17 @@ class LivePage(QWidget):
             return manifest
         title = f"Live meeting {manifest.get('started_at', '')[:16].replace('T', ' ')}".strip()
         self.note.setText("Processing the recording — it opens as a meeting when done.")
-        self.recordingFinished.emit(str(folder), title)
+        live, self.live = self.live, None
+        if live is None:
+            self.recordingFinished.emit(str(folder), title)
+            return manifest
+        self.finished_live[str(folder)] = live
+
+        def finish():  # the live transcript decodes its last utterances (the tail) off the GUI thread
+            live.stop()
+            self._liveStopped.emit(str(folder), title)
+
+        threading.Thread(target=finish, name="live-stop", daemon=True).start()
         return manifest
 
     # ------------------------------------------------------------------ display

@@ -212,6 +212,12 @@ class MainWindow(QMainWindow):
             self.import_panel.hide()
 
     def _import_finished(self, meeting_id: int, duplicate: bool) -> None:
+        m = self.store.get_meeting(meeting_id)
+        live = self.live.finished_live.pop(m.source_path, None)
+        if live is not None:  # names given during the meeting go to the refined speakers
+            from meetings.live import apply_live_names
+
+            apply_live_names(self.store, meeting_id, live)
         self.library.refresh()
         self.library.select_meeting(meeting_id)
         m = self.store.get_meeting(meeting_id)

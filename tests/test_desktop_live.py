@@ -46,6 +46,7 @@ def window(qtbot, store, tmp_path, pulse):
     from desktop.main_window import MainWindow
 
     w = MainWindow(store, settings_path=tmp_path / "desktop.json")
+    w.live.live_transcript = False  # the live transcript (models) has its own test below
     qtbot.addWidget(w)
     w.show()
     yield w
@@ -129,6 +130,38 @@ def test_an_unfinished_recording_is_offered_on_start_and_can_be_discarded(qtbot,
     assert not folder.exists()
     win.close()
     win.deleteLater()
+
+
+@pytest.mark.models
+def test_the_live_transcript_streams_and_a_name_given_live_is_kept(window, qtbot, pulse, engine, tmp_path):
+    from bench.signals import to_16k
+    from meetings.events import LivePartial
+
+    x, sr = sf.read(eval_item("phone_call_40", "caller"), dtype="float32")
+    caller = tmp_path / "caller.wav"
+    sf.write(caller, to_16k(x, sr)[int(6.8 * SR): int(22 * SR)], SR, subtype="PCM_16")
+    live = window.live
+    live.live_transcript, live._engine_factory = True, lambda: engine
+    shown_partial = []
+    live.liveEvent.connect(lambda e: shown_partial.append(e) if isinstance(e, LivePartial) and e.words else None)
+    _pick(live.mic_box, "virtual_mic")
+    _pick(live.system_box, "sys_out.monitor")
+    assert live.start()
+    qtbot.waitUntil(lambda: all(c.seconds > 0 for c in live.recorder.status().channels), timeout=10_000)
+    player = pulse.play("sys_out", caller)
+    view = live.transcript
+    qtbot.waitUntil(lambda: view.speaker_list.count() == 2, timeout=30_000)  # You + the caller
+    label = view.speaker_list.item(1).data(Qt.ItemDataRole.UserRole)
+    view.rename(label, "Jack")
+    qtbot.waitUntil(lambda: any(t.startswith("Jack: ") and len(t) > 20 for t in view.line_texts()), timeout=30_000)
+    player.wait()
+    assert shown_partial  # provisional words were on screen before they were committed
+    assert "behind" in view.status.text()
+    with qtbot.waitSignal(window.importDone, timeout=240_000) as done:
+        live.stop()
+    qtbot.waitUntil(lambda: not window.imports.busy, timeout=10_000)
+    names = {s.name for s in window.store.speakers(done.args[0])}
+    assert "Jack" in names
 
 
 @pytest.mark.models
