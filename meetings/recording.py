@@ -289,6 +289,11 @@ def process_recording(engine: Engine, folder: str | Path, store, *, title: str |
         raise ParleyError(f"cannot read the recording {folder.name}: {exc}") from exc
     decode_s = time.perf_counter() - t0
     emit(StageDone("decode", decode_s))
+    with store.importing(fin.sha256):  # this process owns it: nobody else calls it interrupted or imports it too
+        return _into_meeting(engine, folder, store, manifest, fin, title, emit, decode_s)
+
+
+def _into_meeting(engine: Engine, folder: Path, store, manifest: dict, fin, title, emit: EventSink, decode_s: float) -> ImportResult:
     existing = store.find_by_sha256(fin.sha256)
     if existing is not None and existing.status == "done":
         mark_processed(folder, existing.id)
