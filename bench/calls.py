@@ -1,6 +1,7 @@
 """Two-party calls built from evaluation speakers, for the speaker-count and channel checks.
 
-Each call takes two people from *different* evaluation recordings (their clean single-speaker
+Each call takes two people from *different* evaluation recordings with word- or utterance-level
+references (their clean single-speaker
 stretches: nobody else within 0.2 s in the reference), lets them take turns with short gaps, a
 few back-channels spoken over the other, and optionally one party holding most of the call. The
 audio is then made telephone-like — band-limited to 300–3400 Hz, 8 kHz, G.711 µ-law — as an
@@ -183,23 +184,24 @@ def build_call(eval_dir: Path, a: Clean, b: Clean, seed: int, dominant: bool = F
                 tuple(segments), tuple(words))
 
 
-def default_calls(eval_dir: Path, names: list[str], count: int = 6, seed: int = 14) -> list[Call]:
-    """``count`` calls between people of different recordings, every third one dominated by one party."""
-    plain = [n for n in names if not n.startswith("paa_")]
-    coarse = [n for n in names if n.startswith("paa_")]  # contiguous 0.1-s labels: trim their edges
-    pool = sorted(clean_speakers(eval_dir, plain) + clean_speakers(eval_dir, coarse, shrink=0.3), key=lambda c: -c.seconds)
+def default_calls(eval_dir: Path, names: list[str], count: int = 6, seed: int = 14, per_speaker: int = 2) -> list[Call]:
+    """``count`` calls between people of different recordings (each person in at most
+    ``per_speaker`` calls), every third one dominated by one party. Only recordings with
+    word-level or utterance-level references are used: the pyAudioAnalysis files' coarse labels
+    cannot promise that a stretch holds one person."""
+    pool = sorted(clean_speakers(eval_dir, [n for n in names if not n.startswith("paa_")]), key=lambda c: (-c.seconds, c.speaker))
     rng = np.random.default_rng(seed)
-    calls, used = [], set()
-    order = list(rng.permutation(len(pool)))
-    for i in order:
-        for j in order:
-            if len(calls) >= count:
-                return calls
-            a, b = pool[i], pool[j]
-            if a.speaker == b.speaker or a.item == b.item or (i in used) or (j in used):
-                continue
-            used |= {i, j}
-            calls.append(build_call(eval_dir, a, b, seed + len(calls), dominant=len(calls) % 3 == 2))
+    pairs = [(i, j) for i in range(len(pool)) for j in range(len(pool))
+             if i < j and pool[i].speaker != pool[j].speaker and pool[i].item != pool[j].item]
+    calls, used = [], {}
+    for k in rng.permutation(len(pairs)):
+        i, j = pairs[int(k)]
+        if used.get(i, 0) >= per_speaker or used.get(j, 0) >= per_speaker:
+            continue
+        used[i], used[j] = used.get(i, 0) + 1, used.get(j, 0) + 1
+        calls.append(build_call(eval_dir, pool[i], pool[j], seed + len(calls), dominant=len(calls) % 3 == 2))
+        if len(calls) >= count:
+            break
     return calls
 
 

@@ -273,7 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-joined", action="store_true", help="skip the joined and summed (mixed) meetings checks")
     ap.add_argument("--no-calls", action="store_true", help="skip the two-party calls (real and built from eval speakers)")
     ap.add_argument("--no-variants", action="store_true", help="skip the stage variants (leave-one-out report)")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the report from its JSON twin (no models run)")
     args = ap.parse_args(argv)
+    if args.render_only:
+        args.out.write_text(render(json.loads(args.out.with_suffix(".json").read_text()), args))
+        print(f"wrote {args.out}", file=sys.stderr)
+        return 0
 
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
     from diarization.diarize import PYANNOTE_DEFAULT_PARAMS, Diarizer

@@ -22,6 +22,7 @@ VOICE_VARIANTS = {
     "cohesion=0.6": VoiceOptions(cohesion_ratio=0.6),
     "cohesion=0.9": VoiceOptions(cohesion_ratio=0.9),
     "no_refine": VoiceOptions(refine=False),
+    "absorb_apart=0 (keep every diarized speaker)": VoiceOptions(absorb_apart=0.0),
 }
 OVERLAP_VARIANTS = {
     "off": None,

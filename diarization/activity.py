@@ -34,14 +34,38 @@ def _merge(segs: list[SpeakerSegment], gap: float = 1e-3) -> list[SpeakerSegment
     return sorted((s for v in out.values() for s in v if s.end > s.start), key=lambda s: (s.start, s.end, s.speaker))
 
 
-def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], min_piece: float = 0.0) -> list[SpeakerSegment]:
-    """The activity in ``segments`` with each piece named as the turns say (see the module
-    docstring). ``segments`` and ``turns`` use one set of speaker names."""
+def _word_spans(turns: Sequence[Turn], pad: float, bridge: float) -> list[tuple[float, float, str]]:
+    """Where each single-voice turn's words are (padded, short pauses bridged): (start, end, speaker)."""
+    out = []
+    for t in turns:
+        cur = None
+        for w in sorted(t.words, key=lambda w: w.word.start):
+            a, b = w.word.start - pad, w.word.end + pad
+            if cur and a <= cur[1] + bridge:
+                cur[1] = max(cur[1], b)
+            else:
+                if cur:
+                    out.append((cur[0], cur[1], t.speaker))
+                cur = [a, b]
+        if cur:
+            out.append((cur[0], cur[1], t.speaker))
+    return sorted(out)
+
+
+def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], pad: float = 0.15,
+                     bridge: float = 0.3, fill_words: bool = True) -> list[SpeakerSegment]:
+    """The activity in ``segments`` with each piece named as the words say (see the module
+    docstring): only where a single-voice turn's words are (``pad`` s around each, pauses under
+    ``bridge`` s bridged), not in the pauses of a turn, where someone else's back-channel is.
+    ``segments`` and ``turns`` use one set of speaker names. With ``fill_words``, recognised
+    words where the diarization heard nobody (its segmentation misses band-limited telephone
+    speech) are activity of their speaker too."""
     import bisect
 
-    plain = sorted((t for t in turns if not t.overlapped and t.words), key=lambda t: t.start)
-    starts = [t.start for t in plain]
-    longest = max((t.end - t.start for t in plain), default=0.0)
+    plain = [t for t in turns if not t.overlapped and t.words]
+    spans = _word_spans(plain, pad, bridge)
+    starts = [a for a, _, _ in spans]
+    longest = max((b - a for a, b, _ in spans), default=0.0)
     by_speaker: dict[str, list[tuple[float, float]]] = {}
     for s in segments:
         by_speaker.setdefault(s.speaker, []).append((s.start, s.end))
@@ -49,21 +73,28 @@ def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], 
     pieces: list[SpeakerSegment] = []
     moved: dict[str, dict[str, float]] = {}
     for s in segments:
-        near = plain[bisect.bisect_left(starts, s.start - longest): bisect.bisect_right(starts, s.end)]
-        near = [t for t in near if t.end > s.start and t.start < s.end]
-        cuts = sorted({s.start, s.end, *(x for t in near for x in (t.start, t.end) if s.start < x < s.end)})
+        near = spans[bisect.bisect_left(starts, s.start - longest): bisect.bisect_right(starts, s.end)]
+        near = [x for x in near if x[1] > s.start and x[0] < s.end]
+        cuts = sorted({s.start, s.end, *(x for a, b, _ in near for x in (a, b) if s.start < x < s.end)})
         for a, b in zip(cuts, cuts[1:]):
             who = s.speaker
             mid = (a + b) / 2
-            turn = next((t for t in near if t.start <= mid <= t.end), None)
-            if turn is not None and turn.speaker != s.speaker and b - a >= min_piece:
-                theirs = _covered(by_speaker.get(turn.speaker, []), a, b)
-                if theirs < 0.5 * (b - a):  # the turn's speaker is not heard here: this voice is theirs
-                    who = turn.speaker
+            owner = next((x[2] for x in near if x[0] <= mid <= x[1] and x[2] != s.speaker), None)
+            if owner is not None and not any(x[0] <= mid <= x[1] and x[2] == s.speaker for x in near):
+                theirs = _covered(by_speaker.get(owner, []), a, b)
+                if theirs < 0.5 * (b - a):  # the words' speaker is not heard here: this voice is theirs
+                    who = owner
                     moved.setdefault(s.speaker, {}).setdefault(who, 0.0)
                     moved[s.speaker][who] += b - a
             pieces.append(SpeakerSegment(a, b, who))
     # a label that holds no words any more: its remaining pieces go where most of it went
     gone = {old: max(to, key=to.get) for old, to in moved.items() if old not in holders and to}
     pieces = [SpeakerSegment(p.start, p.end, gone.get(p.speaker, p.speaker)) for p in pieces]
+    if fill_words:
+        from diarization.overlap import _merge as merge_spans, _subtract
+
+        heard = merge_spans([(s.start, s.end) for s in segments])
+        for t in plain:
+            own = merge_spans([(w.word.start, w.word.end) for w in t.words if w.word.timed and w.word.end > w.word.start])
+            pieces += [SpeakerSegment(a, b, t.speaker) for a, b in _subtract(own, heard)]
     return _merge(pieces)

@@ -101,7 +101,7 @@ ACTIVE_ABOVE_FLOOR = 12.0  # ... nor one less than this above its noise floor
 BLEED_DB = 9.0  # a frame this much quieter (relative to its channel) than the other channel's is bleed
 ONE_SIDED_DB = 8.0  # a frame with this much level difference between channels is one person's
 MIN_ONE_SIDED = 0.35  # share of speech frames that must be one-sided for the channel path
-MIN_OWN_SECONDS = 2.0  # ... with each channel leading for at least this long
+MIN_OWN_SECONDS = 0.5  # ... with each channel leading for at least this long
 
 
 @dataclass(frozen=True, slots=True, eq=False)

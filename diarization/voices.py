@@ -58,7 +58,12 @@ class VoiceOptions:
     min_new_speaker: float = 3.0  # seconds of windows a voice needs to become a new speaker
     min_new_windows: int = 2
     min_new_share: float = 0.02  # ... and this share of all judged speech (long meetings: no stray voices)
-    max_absorbed: float = 0.8  # a diarization speaker keeps its windows if this share would go to others
+    max_absorbed: float = 0.8  # a diarization speaker keeps its windows if this share would go to others ...
+    #: ... unless it is almost never heard at the same time as the voices it would go to (below
+    #: this share of its words): one person does not talk over themselves, so a diarization
+    #: speaker whose every window sounds like another's, and who never overlaps them, is that
+    #: person split in two (a call's party split by the clustering). 0 keeps every diarized speaker.
+    absorb_apart: float = 0.1
     refine: bool = True  # look for voice changes inside runs (1 s sub-windows)
     refine_window: float = 1.0
     refine_hop: float = 0.5
@@ -301,7 +306,7 @@ def recluster_voices(
 
     # the diarization speaker each new voice was split out of (the one holding most of its speech)
     source = {c: int(np.argmax(seconds[c])) for c in range(n_clusters) if c not in match and label_of[c] is not None}
-    absorbed = _absorbed(seconds, [label_of[c] for c in range(n_clusters)], labels, speakers, opts)
+    absorbed = _absorbed(seconds, [label_of[c] for c in range(n_clusters)], labels, speakers, opts, words)
     centroid = {c: emb[cluster == c].mean(axis=0) for c in range(n_clusters)}
     out = list(words)
     word_margin: list[float | None] = [None] * len(words)
@@ -403,7 +408,8 @@ def _edge_margins(turns: Sequence[Turn], names: list[str], vc: np.ndarray, many,
 
 
 def _absorbed(
-    seconds: np.ndarray, label_of: list[str | None], labels: list[str], speakers: Sequence[str], opts: VoiceOptions
+    seconds: np.ndarray, label_of: list[str | None], labels: list[str], speakers: Sequence[str], opts: VoiceOptions,
+    words: Sequence[AttributedWord] = (),
 ) -> dict[str, set[str]]:
     """Diarization speakers whose windows would almost all move to *other diarization speakers*
     (``max_absorbed`` of their judged seconds), with the speakers they would move to. Moving a
@@ -418,6 +424,12 @@ def _absorbed(
             continue
         to = {label_of[c]: seconds[c, k] for c in range(len(label_of)) if label_of[c] in diarized and label_of[c] != name}
         if sum(to.values()) >= opts.max_absorbed * total:
+            if opts.absorb_apart > 0:
+                mine = sum(1 for w in words if w.speaker == name)
+                together = sum(1 for w in words if (w.speaker == name and set(w.overlapping) & set(to))
+                               or (w.speaker in to and name in w.overlapping)) / max(mine, 1)
+                if together < opts.absorb_apart:
+                    continue  # never heard with them: the same person, split by the diarizer
             out[name] = set(to)
     return out
 

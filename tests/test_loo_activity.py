@@ -75,8 +75,13 @@ def test_activity_keeps_speech_without_words_and_follows_moved_words():
     segs = [SpeakerSegment(0.0, 10.0, "S0"), SpeakerSegment(12.0, 14.0, "S1")]
     # the voice stage gave 4-6 s of S0's activity to a new voice N; S1 said nothing recognised
     turns = [_turn("S0", 0.5, 4.0), _turn("N", 4.0, 6.0), _turn("S0", 6.0, 9.0)]
-    out = relabel_activity(segs, turns)
+    out = relabel_activity(segs, turns, pad=0.0)
     assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 4.0, "S0"), (4.0, 6.0, "N"), (6.0, 10.0, "S0"), (12.0, 14.0, "S1")]
+    # only under the words: in a pause inside someone else's turn, the activity keeps its speaker
+    gap = [_turn("S1", 1.0, 2.0), _turn("S1", 3.0, 4.0)]
+    gap = [Turn("S1", 1.0, 4.0, gap[0].words + gap[1].words), _turn("S0", 4.5, 5.0)]
+    out = relabel_activity([SpeakerSegment(0.0, 5.0, "S0")], gap, pad=0.0)
+    assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 1.0, "S0"), (1.0, 2.0, "S1"), (2.0, 3.0, "S0"), (3.0, 4.0, "S1"), (4.0, 5.0, "S0")]
 
 
 def test_activity_keeps_real_overlap_for_both_speakers():
@@ -97,7 +102,8 @@ def test_rttm_exports_the_activity_with_display_names_and_corrections():
     activity = speaker_activity([(0.0, 6.0, "SPEAKER_00"), (8.0, 9.0, "SPEAKER_00")], turns, {"SPEAKER_00": "Ann", "SPEAKER_01": "Bob"})
     doc = ExportDoc("Call", 10.0, ("Ann", "Bob"), turns, activity=activity)
     lines = [line.split() for line in export(doc, "rttm").splitlines()]
-    assert [(float(p[3]), float(p[4]), p[7]) for p in lines] == [(0.0, 4.0, "Ann"), (4.0, 2.0, "Bob"), (8.0, 1.0, "Ann")]
+    # Bob's words (4.1-5.9 s, 0.15 s around each) take the activity under them where Ann's words do not reach
+    assert [(float(p[3]), float(p[4]), p[7]) for p in lines] == [(0.0, 4.15, "Ann"), (4.15, 1.85, "Bob"), (8.0, 1.0, "Ann")]
     # a meeting stored without activity: the turns, as before
     assert len(export(ExportDoc("Call", 10.0, ("Ann", "Bob"), turns), "rttm").splitlines()) == 2
 
@@ -118,5 +124,5 @@ def test_a_stored_meeting_exports_its_activity_renamed_by_a_correction(store):
     store.reassign_turn(second.id, s1.id)  # the user: 4-6 s was the other person
     rttm = export(with_activity(_export_doc(store, mid), store, mid), "rttm")
     got = [(float(p[3]), round(float(p[4]), 3), p[7]) for p in (line.split() for line in rttm.splitlines())]
-    assert got == [(0.0, 4.0, "Speaker_1"), (4.0, 2.0, "Speaker_2"), (6.0, 0.2, "Speaker_1"), (6.8, 2.7, "Speaker_2")]
+    assert got == [(0.0, 3.85, "Speaker_1"), (3.85, 2.3, "Speaker_2"), (6.15, 0.05, "Speaker_1"), (6.8, 2.7, "Speaker_2")]
     assert store.delete_meeting(mid) is not None and store.activity(mid) == []

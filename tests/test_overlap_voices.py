@@ -332,9 +332,10 @@ def test_a_speaker_the_diarizer_heard_is_never_absorbed_whole():
     # move to A. B keeps its words (marked unsure) instead.
     rng = np.random.default_rng(7)
     base = {k: v / np.linalg.norm(v) for k, v in (("A", rng.normal(size=16)), ("B", rng.normal(size=16)))}
-    d = dia((0.0, 12.0, "A"), (14.0, 22.0, "B"))
+    d = dia((0.0, 12.0, "A"), (14.0, 22.0, "B"), (0.5, 11.5, "B"))  # B is heard under A's words too
     words = words_every(0.5, 0.0, 12.0) + words_every(0.5, 14.0, 22.0)
     turns = align(words, d)
+    turns = [replace(t, words=tuple(replace(w, speaker="A") for w in t.words), speaker="A") if t.start < 12.0 else t for t in turns]
 
     def embed(a, b):
         mix = 0.5 * base["A"] + 0.5 * base["B"] if b <= 13.0 else 0.2 * base["A"] + 0.8 * base["B"]
@@ -348,6 +349,25 @@ def test_a_speaker_the_diarizer_heard_is_never_absorbed_whole():
     assert b_turn and b_turn[0] <= 0.0  # unsure: the voices could not be told apart
     merged = recluster_voices(turns, d.speakers, embed, VoiceOptions(max_absorbed=1.01))
     assert {t.speaker for t in merged.turns} == {"A"}  # what the guard prevents
+
+
+def test_a_diarized_speaker_never_heard_with_its_twin_is_the_same_person():
+    # a call's party split in two by the clustering: S1 sounds exactly like S0 and is never
+    # active at the same time as S0 (one person does not talk over themselves): S1 goes
+    rng = np.random.default_rng(3)
+    voice = {k: v / np.linalg.norm(v) for k, v in (("p", rng.normal(size=16)), ("q", rng.normal(size=16)))}
+    d = dia((0.0, 8.0, "S0"), (9.0, 15.0, "S1"), (16.0, 24.0, "S2"), (25.0, 31.0, "S0"))
+    words = words_every(0.5, 0.0, 8.0) + words_every(0.5, 9.0, 15.0) + words_every(0.5, 16.0, 24.0) + words_every(0.5, 25.0, 31.0)
+    turns = align(words, d)
+
+    def embed(a, b):
+        who = "q" if 16.0 <= a < 24.0 else "p"
+        return voice[who] + 0.05 * np.random.default_rng(int(a * 100)).normal(size=16)
+
+    res = recluster_voices(turns, d.speakers, embed)
+    assert {t.speaker for t in res.turns} == {"S0", "S2"}
+    kept = recluster_voices(turns, d.speakers, embed, VoiceOptions(absorb_apart=0.0))
+    assert {t.speaker for t in kept.turns} == {"S0", "S1", "S2"}  # the old guard kept the split
 
 
 def test_a_voice_change_costs_less_at_a_sentence_end_or_a_pause():

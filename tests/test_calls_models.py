@@ -1,0 +1,114 @@
+"""Real models on two-party calls: a stereo call (one party per channel) is attributed by
+channel and exports its speaker activity; a telephone call built from two evaluation speakers
+(mono, 8 kHz) finds two people; the same call as stereo with bleed keeps each party's words
+on its own side."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import EVAL, eval_item
+
+pytestmark = pytest.mark.models
+
+
+def _attribution(store, meeting_id: int) -> dict:
+    row = store.conn.execute("SELECT options_json FROM meetings WHERE id=?", (meeting_id,)).fetchone()
+    return json.loads(row[0])["extra"]
+
+
+def _ref_spans(rttm, until: float) -> dict[str, list[tuple[float, float]]]:
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for line in rttm.read_text().splitlines():
+        p = line.split()
+        if p and p[0] == "SPEAKER" and float(p[3]) < until:
+            spans.setdefault(p[7], []).append((float(p[3]), min(until, float(p[3]) + float(p[4]))))
+    return spans
+
+
+def _word_purity(turns, spans) -> float:
+    """Share of words (inside exactly one party's reference speech) that sit with that party's
+    speaker, under the best one-to-one speaker mapping."""
+    votes: dict[tuple[str, str], int] = {}
+    n = 0
+    for t in turns:
+        for w in t.words:
+            mid = (w.start + w.end) / 2
+            who = [p for p, ss in spans.items() if any(a - 0.1 <= mid <= b + 0.1 for a, b in ss)]
+            if len(who) == 1:
+                votes[(t.speaker_name, who[0])] = votes.get((t.speaker_name, who[0]), 0) + 1
+                n += 1
+    speakers = sorted({s for s, _ in votes})
+    parties = sorted(spans)
+    best = 0
+    for order in ([0, 1], [1, 0]) if len(speakers) >= 2 else ([0],):
+        best = max(best, sum(votes.get((speakers[i], parties[j]), 0) for i, j in zip(order, range(len(parties))) if i < len(speakers)))
+    return best / max(n, 1)
+
+
+def test_a_stereo_call_is_attributed_by_channel_and_exports_its_activity(engine, store, tmp_path):
+    from bench import scoring
+    from meetings.cli import _export_doc
+    from meetings.export import export, with_activity
+    from meetings.types import SpeakerSegment
+
+    x, sr = sf.read(eval_item("phone_call_40", "phone_call_40.stereo"), dtype="float32")
+    x = x[: 60 * sr]
+    sf.write(tmp_path / "call.wav", x, sr, subtype="PCM_16")
+    result = engine.import_file(tmp_path / "call.wav", store)
+    extra = _attribution(store, result.meeting_id)
+    assert extra["attribution"] == "channels", extra
+    turns = store.turns(result.meeting_id)
+    assert len({t.speaker_name for t in turns}) == 2
+    spans = _ref_spans(eval_item("phone_call_40").parent / "phone_call_40.rttm", 60.0)
+    assert _word_purity(turns, spans) >= 0.98
+    rttm = export(with_activity(_export_doc(store, result.meeting_id), store, result.meeting_id), "rttm")
+    hyp = [SpeakerSegment(float(p[3]), float(p[3]) + float(p[4]), p[7]) for p in (line.split() for line in rttm.splitlines())]
+    ref = scoring.Reference("call", 60.0, tuple(SpeakerSegment(a, b, who) for who, ss in spans.items() for a, b in ss), ())
+    parts, _ = scoring.der(ref, hyp, 0.25)
+    assert parts.confusion / parts.total <= 0.01 and parts.der <= 0.15, parts
+
+
+def _built_call():
+    from bench import calls
+
+    names = [n for n in (EVAL / "all.lst").read_text().split() if n != "phone_call_40"]
+    pool = {c.speaker: c for c in calls.clean_speakers(EVAL, [n for n in names if not n.startswith("paa_")])}
+    return calls.build_call(EVAL, pool["FEE078"], pool["MEE009"], seed=3)
+
+
+def test_a_telephone_call_built_from_two_eval_speakers_finds_two_people(engine, store, tmp_path):
+    from bench import calls, scoring
+    from diarization.activity import relabel_activity
+
+    call = _built_call()
+    paths = calls.write_call(call, tmp_path)
+    result = engine.import_file(paths["mono"], store)
+    assert _attribution(store, result.meeting_id)["attribution"] == "mono"
+    turns = store.turns(result.meeting_id)
+    assert len({t.speaker_name for t in turns}) == 2
+    activity = [s for s in relabel_activity(
+        [scoring.SpeakerSegment(a, b, lab) for a, b, lab in store.activity(result.meeting_id)], [])]
+    parts, _ = scoring.der(calls.reference(call), activity, 0.25)
+    assert parts.der <= 0.25, parts
+    assert not [w for w in result.warnings if "merged" in w or "sounds like more" in w]
+
+
+def test_the_same_call_in_stereo_with_bleed_keeps_each_party_on_its_side(engine, store, tmp_path):
+    from bench import calls
+
+    call = _built_call()
+    paths = calls.write_call(call, tmp_path)
+    result = engine.import_file(paths["stereo"], store)
+    assert _attribution(store, result.meeting_id)["attribution"] == "channels"
+    turns = store.turns(result.meeting_id)
+    spans: dict[str, list] = {}
+    for s in call.segments:
+        spans.setdefault(s.speaker, []).append((s.start, s.end))
+    assert len({t.speaker_name for t in turns}) == 2
+    assert _word_purity(turns, spans) >= 0.97
+    assert np.isfinite(result.duration)
