@@ -42,7 +42,7 @@ __all__ = [
     "Embedder", "Person", "Naming", "PersonMeeting", "ActionItem", "PersonPage",
     "embedder_for", "people", "person", "find_person", "create_person", "rename_person", "merge_people", "forget",
     "profile", "profiles", "speaker_spans", "speaker_voice", "learn_voice", "remember", "enrol_recording", "auto_name",
-    "confirm_suggestion", "namings", "name_after_import", "reconcile", "export_profile", "import_profile", "person_page", "said",
+    "confirm_suggestion", "TurnCheck", "rescore_turns", "namings", "name_after_import", "reconcile", "export_profile", "import_profile", "person_page", "said",
     "resolve_speaker", "meetings_with", "LOCAL_LABEL", "SELF_NAME", "PROFILE_FORMAT",
 ]
 
@@ -564,6 +564,60 @@ def reconcile(store: Store, meeting_id: int) -> list[str]:
             elif r["person_id"] is not None or r["naming"]:
                 store.conn.execute("UPDATE speakers SET person_id=NULL, naming='' WHERE id=?", (r["id"],))
     return notes
+
+
+@dataclass(frozen=True, slots=True)
+class TurnCheck:
+    """A turn that sounds more like another speaker's person than its own speaker's."""
+
+    turn_id: int
+    speaker_id: int
+    own: float  # its voice against its own speaker's person's profile
+    other_speaker_id: int
+    other: float  # … against the closest other speaker's person
+
+
+def rescore_turns(store: Store, meeting_id: int, embedder: Embedder, rule: MatchRule = DEFAULT_RULE, *,
+                  flag: bool = True) -> list[TurnCheck]:
+    """Re-score the meeting's turns against the profiles of the people in it (after a naming or a correction).
+
+    Each unreviewed turn with at least 1 s of clean speech, of a speaker who is a person with a profile, is
+    compared with the profiles of the people the meeting's speakers are; a turn whose voice is clearly closer
+    (by the rule's margin, above its threshold) to another speaker's person than to its own is returned and,
+    with ``flag``, flagged ``ambiguous_voice`` so that review visits it. Reviewed turns are the user's word.
+    """
+    from capture.decode import read_mono
+
+    rows = _q(store, "SELECT id, person_id FROM speakers WHERE meeting_id=? AND person_id IS NOT NULL", (meeting_id,))
+    known = profiles(store, embedder.model)
+    person_of = {r["id"]: r["person_id"] for r in rows if r["person_id"] in known}
+    if len(set(person_of.values())) < 2:
+        return []
+    wav = store.get_meeting(meeting_id).audio_path
+    checks = []
+    for t in store.turns(meeting_id):
+        if t.reviewed or t.speaker_id not in person_of:
+            continue
+        spans = speaker_spans([t], t.speaker_id, enough=0.0)
+        vp = voiceprint(embedder.model, embedder.embed_many, lambda a, b: read_mono(wav, a, b), spans, most=6)
+        if vp is None or vp.seconds < 1.0:
+            continue
+        c = vp.centroid
+        own = float(c @ known[person_of[t.speaker_id]])
+        others = [(float(c @ known[p]), sid) for sid, p in person_of.items() if sid != t.speaker_id and p != person_of[t.speaker_id]]
+        if not others:
+            continue
+        best, sid = max(others)
+        if best >= rule.threshold and best - own >= rule.margin_second:
+            checks.append(TurnCheck(t.id, t.speaker_id, own, sid, best))
+    if flag and checks:
+        with store.transaction():
+            for ch in checks:
+                old = json.loads(store.conn.execute("SELECT flags FROM turns WHERE id=?", (ch.turn_id,)).fetchone()[0])
+                if FlagReason.AMBIGUOUS_VOICE.value not in old:
+                    store.conn.execute("UPDATE turns SET flags=? WHERE id=?",
+                                       (json.dumps([*old, FlagReason.AMBIGUOUS_VOICE.value]), ch.turn_id))
+    return checks
 
 
 # -- export / import of one profile ---------------------------------------------------------

@@ -75,6 +75,16 @@ def print_naming(store, meeting_id: int, file=sys.stderr) -> None:
                   f"parley people confirm {meeting_id} {n.label}", file=file)
 
 
+def _print_checks(store, meeting_id: int, checks) -> None:
+    """Turns whose voice sounds like another speaker's person (flagged for review)."""
+    names = {s.id: s.name for s in store.speakers(meeting_id)}
+    turns = {t.id: t for t in store.turns(meeting_id)} if checks else {}
+    for c in checks:
+        t = turns[c.turn_id]
+        print(f"flagged for review: the turn at {_hms(t.start)} ({names[c.speaker_id]}) sounds like {names[c.other_speaker_id]}"
+              f" ({c.other:.2f} vs {c.own:.2f}): {t.text[:60]}")
+
+
 def cmd_people(args) -> int:
     from meetings import people as P
     from meetings.cli import _store
@@ -116,6 +126,8 @@ def cmd_people(args) -> int:
         else:
             p = P.confirm_suggestion(store, spk, emb, learn=learn)
         print(f"{args.speaker} of meeting {args.meeting} is {p.name}" + (f"; voice learned ({p.samples} sample(s), {p.seconds:.0f} s)" if learn else ""))
+        if emb is not None:
+            _print_checks(store, args.meeting, P.rescore_turns(store, args.meeting, emb))
         return 0
     if cmd == "enrol":
         from capture.decode import decode_to_wav, probe
@@ -153,8 +165,10 @@ def cmd_people(args) -> int:
         return 0
     if cmd == "name":
         store.get_meeting(args.meeting)
-        P.auto_name(store, args.meeting, _embedder())
+        emb = _embedder()
+        P.auto_name(store, args.meeting, emb)
         print_naming(store, args.meeting, file=sys.stdout)
+        _print_checks(store, args.meeting, P.rescore_turns(store, args.meeting, emb))
         return 0
     if cmd == "export":
         path = P.export_profile(store, args.person, args.output)

@@ -40,6 +40,13 @@ def test_people_remember_list_show_rename_export_import_name_and_forget(tmp_path
     assert "MEE009 → Marco Polo" in out and "Luis" not in out
     assert parley(db, "export", str(b), "--format", "txt") == 0
     assert "Marco Polo:" in capsys.readouterr().out  # exports carry the names
+    assert parley(db, "export", str(b), "--format", "json") == 0
+    out = capsys.readouterr().out
+    assert "Marco Polo" in out and "vec_sum" not in out and "voice" not in out.lower()  # and never the voice profile
+    import base64
+
+    blob = Store(db).conn.execute("SELECT vec_sum FROM voice_samples").fetchone()[0]
+    assert base64.b64encode(blob[:48]).decode()[:32] not in out
 
     assert parley(db, "people", "show", "Marco Polo") == 0
     out = capsys.readouterr().out

@@ -26,8 +26,9 @@ def embedder(engine):
     return P.embedder_for(engine.diarizer)
 
 
-def reference_meeting(store, name: str) -> int:
-    """A stored meeting made of the reference words (speaker = AMI participant id) over the real audio."""
+def reference_meeting(store, name: str, relabel: tuple[float, float, str] | None = None) -> int:
+    """A stored meeting made of the reference words (speaker = AMI participant id) over the real audio;
+    ``relabel`` (start, end, speaker) gives the turns starting in that stretch to another speaker (a diarization error)."""
     wav = eval_item(name)
     rows = list(csv.DictReader(open(EVAL / name / f"{name}.words.tsv"), delimiter="\t"))
     words = sorted((float(r["start"]), float(r["end"]), r["speaker"], r["word"]) for r in rows)
@@ -42,6 +43,10 @@ def reference_meeting(store, name: str) -> int:
             run = []
         run.append(w)
     turns.append(Turn(run[0].speaker, run[0].word.start, run[-1].word.end, tuple(run)))
+    if relabel is not None:  # whole turns starting in the stretch go to another speaker
+        lo, hi, to = relabel
+        turns = [Turn(to, t.start, t.end, tuple(AttributedWord(w.word, to, w.overlapping) for w in t.words))
+                 if lo <= t.start < hi else t for t in turns]
     info = AudioInfo(str(wav), name, 30.0, 16000, 1, "pcm_s16le", "wav")
     mid = store.begin_meeting(name, info, str(wav), PipelineOptions(), "reference", "embedded")
     store.save_result(mid, speakers=sorted({t.speaker for t in turns}), centroids=None, turns=turns, language="en")
@@ -73,6 +78,21 @@ def test_enrol_then_name_the_same_people_in_the_next_meeting_and_not_a_stranger(
     s = reference_meeting(store, STRANGER)
     assert {n.status for n in P.auto_name(store, s, embedder)} <= {"unnamed", "suggested"}
     assert not any(name in ("Marco", "Luis") for name in names(store, s).values())
+
+
+def test_a_turn_that_sounds_like_another_known_speaker_is_flagged(store, embedder):
+    a = reference_meeting(store, A)
+    P.remember(store, spk(store, a, "MEE009"), "Marco", embedder)
+    P.remember(store, spk(store, a, "MEE012"), "Luis", embedder)
+    b = reference_meeting(store, B, relabel=(4.0, 6.6, "MEE009"))  # Luis's first turn given to Marco
+    P.auto_name(store, b, embedder)
+    assert {s.label: s.name for s in store.speakers(b)}["MEE009"] == "Marco"
+    P.remember(store, spk(store, b, "MEE012"), "Luis", None, learn=False)  # (3 s left of him: the user names him)
+    checks = P.rescore_turns(store, b, embedder)
+    wrong = next(t for t in store.turns(b) if t.start < 5.0)
+    assert [c.turn_id for c in checks] == [wrong.id]
+    assert checks[0].other > checks[0].own and checks[0].other_speaker_id == spk(store, b, "MEE012")
+    assert "ambiguous_voice" in [f.value for f in store.turn(wrong.id).flags]
 
 
 def test_two_speakers_are_never_one_person(store, embedder):
