@@ -133,6 +133,8 @@ class LiveTranscriber:
                     if self.governor.allow_interim(pending):
                         self._interim(ch, u)
                         did = True
+                    else:
+                        u.decoded_to = u.end  # skipped (counted once): the next chance is a second later
             self.emit(LiveBacklog(round(self.backlog(), 2), self.governor.skipped))
             if not did:
                 time.sleep(0.05)
