@@ -309,6 +309,7 @@ class WasapiLoopbackBackend:
     silence, so the time base holds."""
 
     name = "wasapi-loopback"
+    silent_when_idle = True  # no data while nothing plays: the recorder writes silence on its clock
 
     def __init__(self, platform: str | None = None):
         self.platform = platform or sys.platform

@@ -45,7 +45,8 @@ ARRIVAL_GAP = 0.5  # a pause in arrivals longer than this may hide missing audio
 MIN_GAP = 0.1  # missing audio shorter than this is jitter, not a gap
 REOPEN_EVERY = 0.5
 SETTLE_PLACE = 0.6  # seconds a stream's first blocks wait, so its start-up burst is over when placed
-STARTUP = 4.0  # a device may take this long to deliver its first block (PulseAudio null sinks: ~2 s)
+STARTUP = 4.0
+IDLE_FILL = 0.3  # a loopback source silent this long gets silence written on the clock  # a device may take this long to deliver its first block (PulseAudio null sinks: ~2 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +381,13 @@ class Recorder:
             if final:
                 continue
             stall = STALL if ch.got_audio else STARTUP
+            idle = getattr(ch.backend, "silent_when_idle", False) and ch.stream is not None and ch.stream.healthy()
+            if idle and ch.got_audio and now - ch.last_arrival > IDLE_FILL:
+                # loopback (WASAPI) delivers nothing while nothing plays: that is silence, not a
+                # lost device — the clock goes on and the silence is written, unmarked
+                self._write(ch, np.zeros(max(0, self._clock_frame(now - 0.1) - ch.wav.frames), dtype=np.float32))
+                ch.last_arrival = now - 0.1
+                continue
             if not ch.lost and now - ch.last_arrival > stall:
                 self._lose(ch)
             if ch.lost:  # the clock goes on: silence up to (nearly) now, so the channels stay aligned

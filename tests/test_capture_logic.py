@@ -177,3 +177,63 @@ def test_backends_that_cannot_run_here_say_why():
     assert isinstance(backend_for("system", "darwin"), MacLoopbackBackend)
     with pytest.raises(CaptureUnavailable, match="no system-audio capture"):
         backend_for("system", "sunos5")
+
+
+class _QuietLoopback:
+    """A loopback source as WASAPI behaves: a burst of audio, then nothing while nothing plays.
+    It runs the recorder's real threads and files; only the sound card is replaced."""
+
+    name = "test-loopback"
+    silent_when_idle = True
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def devices(self):
+        from capture.devices import Device
+
+        return [Device("loop", "loop", "system", self.name, True)]
+
+    def open(self, device, samplerate, blocksize, callback):
+        import threading
+        import time as _t
+
+        from capture.devices import InputStream
+
+        seconds, stop = self.seconds, threading.Event()
+
+        class Stream(InputStream):
+            def start(self):
+                def run():
+                    t0 = _t.monotonic()
+                    n = 0
+                    while not stop.is_set() and n < seconds * samplerate:
+                        _t.sleep(blocksize / samplerate)
+                        callback(np.full((blocksize, 1), 0.1, np.float32), False, 0.0)
+                        n += blocksize
+                    while not stop.is_set():  # then silence: no callbacks at all
+                        _t.sleep(0.05)
+                threading.Thread(target=run, daemon=True).start()
+
+            def close(self):
+                stop.set()
+        return Stream()
+
+
+def test_a_loopback_source_that_goes_quiet_keeps_the_clock_without_calling_it_lost(tmp_path):
+    import time as _t
+
+    from capture.recorder import ChannelSpec, Recorder
+    from meetings.events import DeviceLost
+
+    backend = _QuietLoopback(1.0)
+    events: list = []
+    rec = Recorder(tmp_path / "rec", [ChannelSpec("system", backend.devices()[0])], emit=events.append,
+                   open_backend=lambda role: backend)
+    rec.start()
+    _t.sleep(4.0)
+    manifest = rec.stop()
+    x, _ = sf.read(tmp_path / "rec" / "system.wav", dtype="float32")
+    assert len(x) / SR == pytest.approx(4.0, abs=0.5)  # time went on while nothing played
+    assert np.abs(x[-SR:]).max() == 0.0 and np.abs(x[: 2 * SR]).max() > 0.05
+    assert not any(isinstance(e, DeviceLost) for e in events) and manifest["stats"]["system"]["gaps"] == []
