@@ -268,6 +268,7 @@ class PeoplePage(QWidget):
 
 class _VoiceJob(QObject):
     done = Signal(int, object)  # speaker id, Voiceprint or None
+    rescored = Signal(int, object)  # meeting id, {turn id: Voiceprint}
     failed = Signal(str)
 
 
@@ -281,6 +282,7 @@ class TranscriptPeople(QObject):
         self._embedder: P.Embedder | None = None
         self._job = _VoiceJob()
         self._job.done.connect(self._learned)
+        self._job.rescored.connect(self._rescored)
         self._job.failed.connect(view.message)
         self.threads: list[threading.Thread] = []
         for name, text, key, slot in (
@@ -367,6 +369,42 @@ class TranscriptPeople(QObject):
             self.view.message.emit(str(exc))
             return
         self.view.message.emit(f"{p.name}'s voice remembered ({p.samples} sample(s), {p.seconds:.0f} s).")
+        self.rescore()
+
+    def rescore(self) -> threading.Thread | None:
+        """Re-score the open meeting's turns against the profiles (embedded on a worker thread); turns that
+        sound like another speaker's person are flagged for review."""
+        s = self.view.session
+        if s is None or self._embedder is None:
+            return None
+        meeting_id = s.meeting_id
+        wav, todo = P.turns_to_rescore(self.store, meeting_id, self._embedder.model)
+        if not todo:
+            return None
+        e = self._embedder
+
+        def work():
+            try:
+                self._job.rescored.emit(meeting_id, P.turn_voices(e, wav, todo))
+            except Exception as exc:
+                log.exception("re-scoring turns failed")
+                self._job.failed.emit(f"Turns could not be re-scored: {exc}")
+
+        t = threading.Thread(target=work, name="parley-rescore", daemon=True)
+        self.threads.append(t)
+        t.start()
+        return t
+
+    def _rescored(self, meeting_id: int, voices) -> None:
+        try:
+            checks = P.apply_rescore(self.store, meeting_id, voices)
+        except ParleyError as exc:
+            self.view.message.emit(str(exc))
+            return
+        if checks and self.view.session is not None and self.view.session.meeting_id == meeting_id:
+            self._reopen()
+        self.view.message.emit(f"{len(checks)} turn(s) sound like another speaker: flagged for review (N)." if checks
+                               else "Every turn sounds like its speaker.")
 
     def _after_correction(self, meeting_id: int) -> None:
         try:

@@ -42,7 +42,7 @@ __all__ = [
     "Embedder", "Person", "Naming", "PersonMeeting", "ActionItem", "PersonPage",
     "embedder_for", "people", "person", "find_person", "create_person", "rename_person", "merge_people", "forget",
     "profile", "profiles", "speaker_spans", "speaker_voice", "learn_voice", "remember", "enrol_recording", "auto_name",
-    "confirm_suggestion", "TurnCheck", "rescore_turns", "namings", "name_after_import", "reconcile", "export_profile", "import_profile", "person_page", "said",
+    "confirm_suggestion", "TurnCheck", "rescore_turns", "turns_to_rescore", "turn_voices", "apply_rescore", "namings", "name_after_import", "reconcile", "export_profile", "import_profile", "person_page", "said",
     "resolve_speaker", "meetings_with", "LOCAL_LABEL", "SELF_NAME", "PROFILE_FORMAT",
 ]
 
@@ -50,6 +50,7 @@ LOCAL_LABEL = "LOCAL"  # diarization.channels.LOCAL: the mic channel's speaker o
 SELF_NAME = "You"
 PROFILE_FORMAT = "parley-voice-profile"
 log = logging.getLogger(__name__)
+_DEFAULT_NAME = re.compile(r"Speaker \d+")  # what save_result names a speaker nobody named
 _TOKEN = re.compile(r"\w+")  # as Store.search: each chunk becomes one quoted FTS5 phrase of its word characters
 
 
@@ -455,7 +456,9 @@ def auto_name(store: Store, meeting_id: int, embedder: Embedder | None, rule: Ma
             if vp is not None:
                 _add_sample(store, me.id, vp, "meeting", meeting_id, s["label"])
     model = embedder.model if embedder is not None else (next((v.model for v in (voices or {}).values() if v), None))
-    candidates = [s for s in speakers if s["naming"] not in ("user", "local") and talk.get(s["id"], 0.0) > 0]
+    # a speaker with a name of its own (given during a live meeting, or by hand) keeps it
+    candidates = [s for s in speakers if s["naming"] not in ("user", "local") and talk.get(s["id"], 0.0) > 0
+                  and (s["naming"] == "auto" or _DEFAULT_NAME.fullmatch(s["name"]))]
     known = profiles(store, model) if model else {}
     known = {p: c for p, c in known.items() if p not in taken}
     if candidates and known:
@@ -585,24 +588,57 @@ def rescore_turns(store: Store, meeting_id: int, embedder: Embedder, rule: Match
     compared with the profiles of the people the meeting's speakers are; a turn whose voice is clearly closer
     (by the rule's margin, above its threshold) to another speaker's person than to its own is returned and,
     with ``flag``, flagged ``ambiguous_voice`` so that review visits it. Reviewed turns are the user's word.
+    (:func:`turns_to_rescore` + :func:`turn_voices` + :func:`apply_rescore`, for callers that embed elsewhere.)
     """
+    wav, todo = turns_to_rescore(store, meeting_id, embedder.model)
+    if not todo:
+        return []
+    return apply_rescore(store, meeting_id, turn_voices(embedder, wav, todo), rule, flag=flag)
+
+
+def turns_to_rescore(store: Store, meeting_id: int, model: str) -> tuple[str, list[tuple[int, list[tuple[float, float]]]]]:
+    """The meeting's audio and, per turn worth re-scoring, its clean speech spans (nothing when fewer than
+    two of its speakers are people with a profile of ``model``)."""
+    rows = _q(store, "SELECT id, person_id FROM speakers WHERE meeting_id=? AND person_id IS NOT NULL", (meeting_id,))
+    known = profiles(store, model)
+    person_of = {r["id"]: r["person_id"] for r in rows if r["person_id"] in known}
+    wav = store.get_meeting(meeting_id).audio_path
+    if len(set(person_of.values())) < 2:
+        return wav, []
+    todo = []
+    for t in store.turns(meeting_id):
+        if not t.reviewed and t.speaker_id in person_of:
+            spans = speaker_spans([t], t.speaker_id, enough=0.0)
+            if sum(b - a for a, b in spans) >= 1.0:
+                todo.append((t.id, spans))
+    return wav, todo
+
+
+def turn_voices(embedder: Embedder, wav: str, todo: Sequence[tuple[int, list[tuple[float, float]]]]) -> dict[int, Voiceprint]:
+    """Turn id → voiceprint of its spans (no store access: safe on a worker thread)."""
     from capture.decode import read_mono
 
-    rows = _q(store, "SELECT id, person_id FROM speakers WHERE meeting_id=? AND person_id IS NOT NULL", (meeting_id,))
-    known = profiles(store, embedder.model)
-    person_of = {r["id"]: r["person_id"] for r in rows if r["person_id"] in known}
-    if len(set(person_of.values())) < 2:
+    out = {}
+    for turn_id, spans in todo:
+        vp = voiceprint(embedder.model, embedder.embed_many, lambda a, b: read_mono(wav, a, b), spans, most=6)
+        if vp is not None and vp.seconds >= 1.0:
+            out[turn_id] = vp
+    return out
+
+
+def apply_rescore(store: Store, meeting_id: int, voices: dict[int, Voiceprint], rule: MatchRule = DEFAULT_RULE, *,
+                  flag: bool = True) -> list[TurnCheck]:
+    if not voices:
         return []
-    wav = store.get_meeting(meeting_id).audio_path
+    model = next(iter(voices.values())).model
+    known = profiles(store, model)
+    rows = _q(store, "SELECT id, person_id FROM speakers WHERE meeting_id=? AND person_id IS NOT NULL", (meeting_id,))
+    person_of = {r["id"]: r["person_id"] for r in rows if r["person_id"] in known}
     checks = []
-    for t in store.turns(meeting_id):
+    for t in store.turns_by_ids(voices):
         if t.reviewed or t.speaker_id not in person_of:
             continue
-        spans = speaker_spans([t], t.speaker_id, enough=0.0)
-        vp = voiceprint(embedder.model, embedder.embed_many, lambda a, b: read_mono(wav, a, b), spans, most=6)
-        if vp is None or vp.seconds < 1.0:
-            continue
-        c = vp.centroid
+        c = voices[t.id].centroid
         own = float(c @ known[person_of[t.speaker_id]])
         others = [(float(c @ known[p]), sid) for sid, p in person_of.items() if sid != t.speaker_id and p != person_of[t.speaker_id]]
         if not others:

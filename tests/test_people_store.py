@@ -168,6 +168,17 @@ def test_auto_naming_names_only_when_clear_suggests_otherwise_and_never_twice(st
     assert [t.speaker_name for t in store.turns(mid)][0] == "Ana"
 
 
+def test_a_speaker_with_a_name_of_its_own_is_never_renamed_from_a_profile(store):
+    a = unit(1)
+    P._add_sample(store, P.create_person(store, "Ana").id, vp(a), "recording")
+    mid = meeting(store, "m", SPEC)
+    spk = sid(store, mid, "A")
+    with store.transaction():  # named during a live meeting, say
+        store.conn.execute("UPDATE speakers SET name='Chair' WHERE id=?", (spk,))
+    out = {n.label: n for n in P.auto_name(store, mid, None, voices={spk: vp(a)})}
+    assert out["A"].name == "Chair" and out["A"].status == "unnamed"
+
+
 def test_a_suggestion_is_confirmed_with_one_call_and_the_user_naming_is_kept(store):
     a = unit(1)
     ana = P.create_person(store, "Ana")
