@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libportaudio2                            # sounddevice: live capture
   pulseaudio pulseaudio-utils libasound2-plugins   # headless audio server for the capture tests
   sox espeak-ng                            # test signals
+  strace util-linux                        # the privacy test traces every socket; setpriv/mount (tmpfs for full-disk tests)
   libegl1 libgl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetype6 libglib2.0-0 libxkbcommon0  # Qt
   libpulse0 libpulse-mainloop-glib0 gstreamer1.0-plugins-base                                  # QtMultimedia
   xvfb xauth libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
