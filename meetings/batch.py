@@ -282,6 +282,10 @@ def batch_command(args, store, options) -> int:
         if not args.quiet:
             for w in r.warnings:
                 print(f"warning: {r.path.name}: {w}", file=sys.stderr)
+        if r.ok and not r.duplicate:
+            from meetings.people_cli import print_naming
+
+            print_naming(store, r.meeting_id)  # who was named from voice profiles, who only got a suggestion
 
     try:
         results = import_files(todo, options, store.path, jobs=jobs, on_result=report)
