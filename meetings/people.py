@@ -566,6 +566,15 @@ def reconcile(store: Store, meeting_id: int) -> list[str]:
                     notes.append(f"{r['name']}: linked to the person {new.name}")
             elif r["person_id"] is not None or r["naming"]:
                 store.conn.execute("UPDATE speakers SET person_id=NULL, naming='' WHERE id=?", (r["id"],))
+    # a voice learned from a speaker who is no longer that person (an undone "remember", say) is unlearned
+    stale = _q(store, "SELECT v.id, p.name FROM voice_samples v JOIN speakers s ON s.meeting_id = v.meeting_id AND"
+                      " s.label = v.speaker_label JOIN people p ON p.id = v.person_id WHERE v.meeting_id=?"
+                      " AND (s.person_id IS NULL OR s.person_id != v.person_id)", (meeting_id,))
+    if stale:
+        with store.transaction():
+            store.conn.execute("DELETE FROM voice_samples WHERE id IN (SELECT value FROM json_each(?))",
+                               (json.dumps([r["id"] for r in stale]),))
+        notes += [f"the voice learned from this meeting left {r['name']}'s profile" for r in stale]
     return notes
 
 

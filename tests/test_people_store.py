@@ -226,6 +226,17 @@ def test_a_rename_of_a_remembered_speaker_moves_their_voice(store):
     assert P.find_person(store, "Ana").samples == 0 and P.find_person(store, "Carla").samples == 1
 
 
+def test_undoing_a_remember_unlearns_the_voice(store):
+    mid = meeting(store, "m", SPEC)
+    spk = sid(store, mid, "A")
+    p = P.remember(store, spk, "Ana", None, learn=False)
+    P.learn_voice(store, spk, vp(unit(1)))
+    assert P.person(store, p.id).samples == 1 and P.reconcile(store, mid) == []
+    assert store.undo(mid)  # the rename (and the link with it) undone
+    assert P.reconcile(store, mid) == ["the voice learned from this meeting left Ana's profile"]
+    assert P.person(store, p.id).samples == 0
+
+
 def test_the_mic_speaker_of_a_live_meeting_is_the_local_user(store):
     mid = meeting(store, "live", [("LOCAL", 0.0, 4.0, "hi this is me"), ("SYS_00", 4.5, 8.0, "hello there")], kind="mic")
     me_voice = unit(11)
