@@ -479,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from diarization.diarize import Diarizer
-    from diarization.profiles import DEFAULT_RULE, embedding_model_id
+    from diarization.profiles import embedding_model_id
 
     diarizer = Diarizer()
     model = embedding_model_id(diarizer)
@@ -504,7 +504,6 @@ def main(argv: list[str] | None = None) -> int:
     enrolled, trials = build_trials(samples, args.enrol_seconds)
     lomo, lomo_rules = leave_one_meeting_out(trials, enrolled)
     shipped = choose(trials, enrolled)
-    pairs = [o for o in outcomes(trials, enrolled, replace(DEFAULT_RULE, suggest=-1.0, threshold=2.0))]
     from diarization.profiles import _unit
 
     same, diff = [], []
@@ -516,7 +515,6 @@ def main(argv: list[str] | None = None) -> int:
             v = _unit(s.vec_sum[None].astype(np.float64))[0]
             for p, _ in t.profiles:
                 (same if p == s.person else diff).append(float(v @ vecs[p]))
-    del pairs
     import platform
 
     report = {
