@@ -147,6 +147,7 @@ def test_the_live_transcript_streams_and_a_name_given_live_is_kept(window, qtbot
     _pick(live.mic_box, "virtual_mic")
     _pick(live.system_box, "sys_out.monitor")
     assert live.start()
+    transcriber = live.live
     qtbot.waitUntil(lambda: all(c.seconds > 0 for c in live.recorder.status().channels), timeout=10_000)
     player = pulse.play("sys_out", caller)
     view = live.transcript
@@ -155,7 +156,9 @@ def test_the_live_transcript_streams_and_a_name_given_live_is_kept(window, qtbot
     view.rename(label, "Jack")
     qtbot.waitUntil(lambda: any(t.startswith("Jack: ") and len(t) > 20 for t in view.line_texts()), timeout=30_000)
     player.wait()
-    assert shown_partial  # provisional words were on screen before they were committed
+    # provisional words were on screen before they were committed — unless the machine could not
+    # keep up, when the governor skips interim decodes (and says so) rather than fall behind
+    assert shown_partial or transcriber.governor.skipped > 0
     assert "behind" in view.status.text()
     with qtbot.waitSignal(window.importDone, timeout=240_000) as done:
         live.stop()
