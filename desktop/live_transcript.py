@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -112,7 +112,8 @@ class LiveTranscriptView(QWidget):
                 f": {committed}"
                 + (f" <i style='color:#9ca3af'>{partial}</i>" if partial else ""))
         u["label"].setText(html)
-        u["item"].setSizeHint(u["label"].sizeHint())
+        width = max(200, self.lines.viewport().width() - 12)
+        u["item"].setSizeHint(QSize(width, u["label"].heightForWidth(width) + 6))
 
     def line_texts(self) -> list[str]:
         """What each line shows, as plain text (for tests and copying)."""
