@@ -258,6 +258,13 @@ def render_calls(results: list[dict]) -> list[str]:
             continue
         right = sum(r["speakers"] == r["ref_speakers"] for r in group)
         tot = {k: sum(r["der"][("export" if "export" in r["der"] else "internal")][k] for r in group) for k in ("total", "missed", "false_alarm", "confusion")}
-        L.append(f"\n- {kind}: right speaker count on {right} of {len(group)}; pooled DER "
-                 f"{100 * (tot['missed'] + tot['false_alarm'] + tot['confusion']) / max(tot['total'], 1e-9):.1f} %, confusion {100 * tot['confusion'] / max(tot['total'], 1e-9):.1f} %.")
+        line = (f"\n- {kind}: right speaker count on {right} of {len(group)}; pooled DER "
+                f"{100 * (tot['missed'] + tot['false_alarm'] + tot['confusion']) / max(tot['total'], 1e-9):.1f} %, confusion {100 * tot['confusion'] / max(tot['total'], 1e-9):.1f} %")
+        fl = [r["flags"] for r in group if r.get("flags")]
+        if fl:
+            ww, wf = sum(f["wrong_words"] for f in fl), sum(f["wrong_in_flagged"] for f in fl)
+            ft, tt = sum(f["flagged_turns"] for f in fl), sum(f["turns"] for f in fl)
+            line += (f"; flags (never fitted on these calls): {wf} of {ww} misattributed words inside flagged turns "
+                     f"({100 * wf / max(ww, 1):.0f} %), {ft} of {tt} turns flagged ({100 * ft / max(tt, 1):.0f} %)")
+        L.append(line + ".")
     return L

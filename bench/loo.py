@@ -53,8 +53,11 @@ def bootstrap(per_file: Mapping[str, tuple[float, float]], iters: int = 2000, se
     if len(rows) == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    stat = statistic or (lambda r: r[:, 0].sum() / max(r[:, 1].sum(), 1e-12))
-    vals = [stat(rows[rng.integers(0, len(rows), len(rows))]) for _ in range(iters)]
+    stat = statistic or (lambda r: r[:, 0].sum() / r[:, 1].sum() if r[:, 1].sum() > 0 else float("nan"))
+    vals = np.array([stat(rows[rng.integers(0, len(rows), len(rows))]) for _ in range(iters)], dtype=float)
+    vals = vals[np.isfinite(vals)]  # a resample with nothing to count (no wrong words) says nothing
+    if not vals.size:
+        return float("nan"), float("nan")
     return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
 
 

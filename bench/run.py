@@ -93,7 +93,7 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path, vari
     mapping = {}
     from diarization.activity import relabel_activity
 
-    exported = relabel_activity(processed.diarization.segments, processed.turns)  # what `parley export --format rttm` writes
+    exported = relabel_activity(processed.activity or processed.diarization.segments, processed.turns)  # what `parley export --format rttm` writes
     word_turns = [SpeakerSegment(t.start, t.end, t.speaker) for t in processed.turns]  # the RTTM as it was: word turns
     for variant, segs in (("parley", processed.diarization.segments), ("pyannote_default", base_dia.segments),
                           ("export", exported), ("export_word_turns", word_turns)):
@@ -211,13 +211,15 @@ def run_call(name: str, path: Path, ref, engine, tmp: Path, full: bool = True) -
     for t in turns:
         talk[t.speaker] = talk.get(t.speaker, 0.0) + sum(w.word.end - w.word.start for w in t.words)
     out["top_share"] = max(talk.values()) / sum(talk.values()) if talk else None
-    variants = [("internal", dia.segments)] + ([("export", relabel_activity(dia.segments, turns))] if turns else [])
+    variants = [("internal", dia.segments)] + ([("export", relabel_activity(p.activity or dia.segments, turns))] if turns else [])
     for variant, segs in variants:
         parts, _ = scoring.der(ref, segs, 0.25)
         out["der"][variant] = _der_dict(parts)
     if turns and ref.seglst:
         out["cpwer"] = {s: [v.errors, v.length] for s, v in scoring.wer_scores(ref, scoring.turns_to_seglst(ref.name, turns)).items()}
     out["warnings"] = list(getattr(p, "warnings", ())) if full else []
+    if turns:
+        out["flags"] = {k: v for k, v in asdict(scoring.flag_quality(ref, turns)).items() if k != "bins"}
     return out
 
 
@@ -317,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"mixed {a}+{b}", file=sys.stderr)
         pool = [n.strip() for n in (args.eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
         call_results = [] if args.no_calls else run_calls(args.eval_dir, engine, tmp, pool)
+        from bench import scoring
+
         whole = None if args.no_whole else whole_process([scoring.audio_path(args.eval_dir, n) for n in names], tmp)
         from bench import startup
 
@@ -421,7 +425,7 @@ def render(report: dict, args) -> str:
         p_cp, b_cp = _sum_wer(wer_files, "parley", "cpwer"), _sum_wer(wer_files, "max_overlap", "cpwer")
         L.append(f"\ncpWER of Parley relative to the max-overlap baseline: **{100 * (p_cp - b_cp) / b_cp:+.1f} %** overall; heavy-overlap files: "
                  + ", ".join(f"{f['name']} {100 * _sum_wer([f], 'parley', 'cpwer'):.1f} % vs {100 * _sum_wer([f], 'max_overlap', 'cpwer'):.1f} %" for f in heavy) + ".")
-        fl = {k: sum(f["flags"].get(k, 0) for f in wer_files) for k in wer_files[0]["flags"] if k != "bins"}
+        fl = {k: sum(f["flags"].get(k, 0) for f in wer_files) for k in wer_files[0]["flags"] if k not in ("bins", "per_turn")}
         L.append("\n## Review flags\n")
         recall = fl["wrong_in_flagged"] / fl["wrong_words"] if fl["wrong_words"] else float("nan")
         share = fl["flagged_turns"] / fl["turns"] if fl["turns"] else float("nan")

@@ -37,7 +37,7 @@ def several_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndar
                    window: float = 2.0, most: int = 120) -> bool:
     """Does this speech hold more than one voice? ``window``-s pieces of ``spans`` (up to
     ``most``, spread evenly), each embedded and clustered as the voice stage does; a second voice
-    must hold at least 5 s, three windows and a tenth of the judged speech."""
+    must hold at least 4 s, two windows and a tenth of the judged speech."""
     from .voices import VoiceOptions, cluster_windows
 
     pieces = []
@@ -53,7 +53,7 @@ def several_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndar
     cluster = cluster_windows(emb, opts.same_voice, seconds=[window] * len(pieces), cohesion_ratio=opts.cohesion_ratio,
                               substantial=opts.min_new_speaker)
     secs = np.sort(np.bincount(cluster) * window)[::-1]
-    return bool(len(secs) > 1 and secs[1] >= max(5.0, 0.1 * secs.sum()) and secs[1] >= 3 * window)
+    return bool(len(secs) > 1 and secs[1] >= max(4.0, 0.1 * secs.sum()) and secs[1] >= 2 * window)
 
 
 def meeting_warnings(turns: Sequence[Turn], sounds_like_more: bool | None = None) -> tuple[str, ...]:

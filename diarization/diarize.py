@@ -132,8 +132,11 @@ class Diarizer:
                 embedding_exclude_overlap=self.params.exclude_overlap,
                 plda=_no_plda(),
                 clustering="AgglomerativeClustering",
-                segmentation_batch_size=32,
-                embedding_batch_size=8,  # CAM++ activations of 32 ten-second chunks cost ~400 MB more RSS, no faster
+                # small batches: pyannote's hook (where a cancel is seen) runs once per batch, so a
+                # cancel lands within about a second; CAM++ activations of 32 ten-second chunks also
+                # cost ~400 MB more RSS and are no faster
+                segmentation_batch_size=8,
+                embedding_batch_size=4,
             )
             self.pipeline.instantiate(self.params.as_pyannote())
         else:

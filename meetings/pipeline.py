@@ -53,6 +53,9 @@ class Processed:
     voice_margins: tuple[float | None, ...] | None = None  # per final turn (what confidence scored)
     edge_margins: tuple[float | None, ...] | None = None
     warnings: tuple[str, ...] = ()  # whole-meeting checks (diarization/checks.py), for the meeting record
+    #: who spoke when, as stored for the RTTM export: the diarization's segments (telephone-band
+    #: audio: plus the recognised words its segmentation missed, diarization/activity.py)
+    activity: tuple = ()
 
 
 MONO = Route("mono", "one channel", 0.0, ())
@@ -114,7 +117,7 @@ class Engine:
         p = process_channels(self, wav, ("party",) * 2, duration, emit)
         emit(StageDone("align", 0.0))
         return Processed(p.diarization, p.transcript, p.turns, p.timings, p.turns, attribution="channels",
-                         warnings=meeting_warnings(p.turns))
+                         warnings=meeting_warnings(p.turns), activity=p.diarization.segments)
 
     def reset_cancel(self) -> None:
         """Forget an earlier cancel (a cancel during a job sticks until the job has stopped)."""
@@ -179,7 +182,7 @@ class Engine:
                 centroids=result.diarization.centroids,
                 turns=result.turns,
                 language=result.transcript.language,
-                activity=result.diarization.segments,
+                activity=result.activity or result.diarization.segments,
             )
             save_s = time.perf_counter() - t0
             emit(StageDone("save", save_s))
@@ -324,13 +327,15 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
             lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
             [(s.start, s.end) for s in dia.exclusive] or [(t.start, t.end) for t in turns],
         )
+    from diarization.activity import narrowband, with_words
     from diarization.checks import meeting_warnings
 
+    activity = tuple(with_words(dia.segments, turns)) if narrowband(read_mono(wav, 0.0, 300.0)) else dia.segments
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary),
                      voice_margins=tuple(margins) if margins is not None else None,
                      edge_margins=tuple(edges) if edges is not None else None,
-                     warnings=meeting_warnings(turns, sounds_like_more))
+                     warnings=meeting_warnings(turns, sounds_like_more), activity=activity)
 
 
 def _fold_backchannels(turns, dia: Diarization):

@@ -126,3 +126,25 @@ def test_a_stored_meeting_exports_its_activity_renamed_by_a_correction(store):
     got = [(float(p[3]), round(float(p[4]), 3), p[7]) for p in (line.split() for line in rttm.splitlines())]
     assert got == [(0.0, 3.85, "Speaker_1"), (3.85, 2.3, "Speaker_2"), (6.15, 0.05, "Speaker_1"), (6.8, 2.7, "Speaker_2")]
     assert store.delete_meeting(mid) is not None and store.activity(mid) == []
+
+
+def test_words_the_segmentation_missed_are_activity_of_their_speaker():
+    segs = [SpeakerSegment(0.0, 2.0, "A")]
+    turns = [_turn("A", 0.5, 1.5), _turn("B", 3.0, 4.0)]  # telephone speech the segmentation did not hear
+    from diarization.activity import with_words
+
+    assert [(s.start, s.end, s.speaker) for s in with_words(segs, turns)] == [(0.0, 2.0, "A"), (3.0, 4.0, "B")]
+    assert [(s.start, s.end, s.speaker) for s in relabel_activity(segs, turns, pad=0.0)] == [(0.0, 2.0, "A")]
+
+
+def test_telephone_band_audio_is_told_from_wideband():
+    import numpy as np
+
+    from diarization.activity import narrowband
+
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal(16000 * 4).astype(np.float32) * 0.1
+    from scipy.signal import resample_poly
+
+    tel = resample_poly(resample_poly(wide, 1, 2), 2, 1)  # 8 kHz and back: nothing above 4 kHz
+    assert narrowband(tel) and not narrowband(wide)
