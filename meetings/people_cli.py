@@ -63,9 +63,11 @@ def _embedder():
     return embedder_for(Diarizer())
 
 
-def print_naming(store, meeting_id: int, file=sys.stderr) -> None:
-    """What auto-naming did for a meeting: named, suggested (with the command that confirms it)."""
+def print_naming(store, meeting_id: int, file=None) -> None:
+    """What auto-naming did for a meeting: named, suggested (with the command that confirms it); stderr by default."""
     from meetings.people import namings
+
+    file = file or sys.stderr
 
     for n in namings(store, meeting_id):
         if n.status == "named":
