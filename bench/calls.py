@@ -258,8 +258,12 @@ def render_calls(results: list[dict]) -> list[str]:
             continue
         right = sum(r["speakers"] == r["ref_speakers"] for r in group)
         tot = {k: sum(r["der"][("export" if "export" in r["der"] else "internal")][k] for r in group) for k in ("total", "missed", "false_alarm", "confusion")}
+        t = max(tot["total"], 1e-9)
+        inner = {k: sum(r["der"]["internal"][k] for r in group) for k in ("missed", "false_alarm", "confusion")}
         line = (f"\n- {kind}: right speaker count on {right} of {len(group)}; pooled DER "
-                f"{100 * (tot['missed'] + tot['false_alarm'] + tot['confusion']) / max(tot['total'], 1e-9):.1f} %, confusion {100 * tot['confusion'] / max(tot['total'], 1e-9):.1f} %")
+                f"{100 * (tot['missed'] + tot['false_alarm'] + tot['confusion']) / t:.1f} %, confusion {100 * tot['confusion'] / t:.1f} % "
+                f"(internal diarization: missed {100 * inner['missed'] / t:.1f} %, false alarm {100 * inner['false_alarm'] / t:.1f} %, "
+                f"confusion {100 * inner['confusion'] / t:.1f} %)")
         fl = [r["flags"] for r in group if r.get("flags")]
         if fl:
             ww, wf = sum(f["wrong_words"] for f in fl), sum(f["wrong_in_flagged"] for f in fl)

@@ -93,7 +93,8 @@ def run_file(name: str, eval_dir: Path, engine, baseline, store, tmp: Path, vari
     mapping = {}
     from diarization.activity import relabel_activity
 
-    exported = relabel_activity(processed.activity or processed.diarization.segments, processed.turns)  # what `parley export --format rttm` writes
+    exported = relabel_activity(processed.activity or processed.diarization.segments, processed.turns,
+                                keep=set(processed.diarization.speakers))  # what `parley export --format rttm` writes
     word_turns = [SpeakerSegment(t.start, t.end, t.speaker) for t in processed.turns]  # the RTTM as it was: word turns
     for variant, segs in (("parley", processed.diarization.segments), ("pyannote_default", base_dia.segments),
                           ("export", exported), ("export_word_turns", word_turns)):
@@ -211,7 +212,7 @@ def run_call(name: str, path: Path, ref, engine, tmp: Path, full: bool = True) -
     for t in turns:
         talk[t.speaker] = talk.get(t.speaker, 0.0) + sum(w.word.end - w.word.start for w in t.words)
     out["top_share"] = max(talk.values()) / sum(talk.values()) if talk else None
-    variants = [("internal", dia.segments)] + ([("export", relabel_activity(p.activity or dia.segments, turns))] if turns else [])
+    variants = [("internal", dia.segments)] + ([("export", relabel_activity(p.activity or dia.segments, turns, keep=set(dia.speakers)))] if turns else [])
     for variant, segs in variants:
         parts, _ = scoring.der(ref, segs, 0.25)
         out["der"][variant] = _der_dict(parts)

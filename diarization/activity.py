@@ -7,7 +7,8 @@ names: a piece of a speaker's activity that lies inside another speaker's (singl
 where that speaker's own activity is absent, is theirs — the voice stage or the user moved
 those words, so the voice under them moves too. Where both are active it is overlap and both
 stay. A diarization label that no longer holds any turn (merged away, absorbed into a voice)
-goes to whoever took most of its pieces. Pure.
+goes to whoever's words lie over most of it, unless that speaker still exists (a diarized voice
+the words never reached keeps its activity). Pure.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from collections.abc import Sequence
 
 from meetings.types import SpeakerSegment, Turn
 
-__all__ = ["relabel_activity", "with_words", "narrowband"]
-
-#: audio with less than NARROW_SHARE of its energy above this frequency is telephone-band (8 kHz sampled)
-NARROW_HZ = 4500.0
-NARROW_SHARE = 1e-3
+__all__ = ["relabel_activity"]
 
 
 def _covered(spans: list[tuple[float, float]], a: float, b: float) -> float:
@@ -57,7 +54,7 @@ def _word_spans(turns: Sequence[Turn], pad: float, bridge: float) -> list[tuple[
 
 
 def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], pad: float = 0.15,
-                     bridge: float = 0.3, absent: float | None = 0.5) -> list[SpeakerSegment]:
+                     bridge: float = 0.3, absent: float | None = 0.5, keep: set[str] | None = None) -> list[SpeakerSegment]:
     """The activity in ``segments`` with each piece named as the words say (see the module
     docstring): only where a single-voice turn's words are (``pad`` s around each, pauses under
     ``bridge`` s bridged), not in the pauses of a turn, where someone else's back-channel is; and
@@ -65,7 +62,8 @@ def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], 
     less than half the piece). Where they are heard nearby, the diarizer's timing is kept: moving
     a voice the diarizer placed beside its owner made the RTTM worse than the diarization itself
     (AMI EN2006a 52.9 → 69.3 % DER, a stereo call 3.2 → 9.1 %); with ``absent`` = 0.5 s it was never
-    worse on the files where it had been. ``segments`` and ``turns`` use one set of speaker names."""
+    worse on the files where it had been. ``segments`` and ``turns`` use one set of speaker names.
+    A label in ``keep`` (a speaker that still exists, words or not) is never merged away."""
     import bisect
 
     plain = [t for t in turns if not t.overlapped and t.words]
@@ -96,7 +94,7 @@ def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], 
     # a label that holds no words any more (merged away, folded, absorbed): all of it goes to
     # whoever's words lie over most of it
     gone = {}
-    for label in {s.speaker for s in segments} - holders:
+    for label in {s.speaker for s in segments} - holders - (keep or set()):
         to: dict[str, float] = {}
         for seg in (s for s in segments if s.speaker == label):
             for a, b, who in spans:
@@ -106,36 +104,3 @@ def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], 
             gone[label] = max(to, key=to.get)
     pieces = [SpeakerSegment(p.start, p.end, gone.get(p.speaker, p.speaker)) for p in pieces]
     return _merge(pieces)
-
-
-def with_words(segments: Sequence[SpeakerSegment], turns: Sequence[Turn]) -> list[SpeakerSegment]:
-    """``segments`` plus each single-voice turn's timed words where no segment is: for telephone
-    audio, whose speech segmentation-3.0 misses (12–15 % missed speech on calls built at 8 kHz,
-    ≤ 2 % on the same calls at 16 kHz). On wideband meetings it only adds false alarm (Whisper's
-    word times run past the speech): ``+2.5`` points DER on three AMI files."""
-    from diarization.overlap import _merge as merge_spans, _subtract
-
-    heard = merge_spans([(s.start, s.end) for s in segments])
-    extra = []
-    for t in turns:
-        if t.overlapped:
-            continue
-        own = merge_spans([(w.word.start, w.word.end) for w in t.words if w.word.timed and w.word.end > w.word.start])
-        extra += [SpeakerSegment(a, b, t.speaker) for a, b in _subtract(own, heard)]
-    return sorted([*segments, *extra], key=lambda s: (s.start, s.end, s.speaker))
-
-
-def narrowband(x, sr: int = 16_000) -> bool:
-    """Is this (mono, float) audio telephone-band: almost no energy above ~3.9 kHz?"""
-    import numpy as np
-
-    x = np.asarray(x, dtype=np.float64)
-    if x.size < sr:
-        return False
-    n = 1 << 14
-    hop = max(n, x.size // 64)
-    frames = [x[i: i + n] for i in range(0, x.size - n + 1, hop)]
-    spec = sum(np.abs(np.fft.rfft(f * np.hanning(n))) ** 2 for f in frames)
-    freqs = np.fft.rfftfreq(n, 1 / sr)
-    total = float(spec[freqs > 100].sum())
-    return total > 0 and float(spec[freqs > NARROW_HZ].sum()) / total < NARROW_SHARE

@@ -53,8 +53,8 @@ class Processed:
     voice_margins: tuple[float | None, ...] | None = None  # per final turn (what confidence scored)
     edge_margins: tuple[float | None, ...] | None = None
     warnings: tuple[str, ...] = ()  # whole-meeting checks (diarization/checks.py), for the meeting record
-    #: who spoke when, as stored for the RTTM export: the diarization's segments (telephone-band
-    #: audio: plus the recognised words its segmentation missed, diarization/activity.py)
+    #: who spoke when, as stored for the RTTM export: the diarization's segments (the channel
+    #: path: each channel's own speech and diarization)
     activity: tuple = ()
 
 
@@ -327,15 +327,13 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
             lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
             [(s.start, s.end) for s in dia.exclusive] or [(t.start, t.end) for t in turns],
         )
-    from diarization.activity import narrowband, with_words
     from diarization.checks import meeting_warnings
 
-    activity = tuple(with_words(dia.segments, turns)) if narrowband(read_mono(wav, 0.0, 300.0)) else dia.segments
     emit(StageDone("align", sum(t.seconds for t in timings[2:])))
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary),
                      voice_margins=tuple(margins) if margins is not None else None,
                      edge_margins=tuple(edges) if edges is not None else None,
-                     warnings=meeting_warnings(turns, sounds_like_more), activity=activity)
+                     warnings=meeting_warnings(turns, sounds_like_more), activity=dia.segments)
 
 
 def _fold_backchannels(turns, dia: Diarization):

@@ -128,23 +128,8 @@ def test_a_stored_meeting_exports_its_activity_renamed_by_a_correction(store):
     assert store.delete_meeting(mid) is not None and store.activity(mid) == []
 
 
-def test_words_the_segmentation_missed_are_activity_of_their_speaker():
-    segs = [SpeakerSegment(0.0, 2.0, "A")]
-    turns = [_turn("A", 0.5, 1.5), _turn("B", 3.0, 4.0)]  # telephone speech the segmentation did not hear
-    from diarization.activity import with_words
-
-    assert [(s.start, s.end, s.speaker) for s in with_words(segs, turns)] == [(0.0, 2.0, "A"), (3.0, 4.0, "B")]
-    assert [(s.start, s.end, s.speaker) for s in relabel_activity(segs, turns, pad=0.0)] == [(0.0, 2.0, "A")]
-
-
-def test_telephone_band_audio_is_told_from_wideband():
-    import numpy as np
-
-    from diarization.activity import narrowband
-
-    rng = np.random.default_rng(0)
-    wide = rng.standard_normal(16000 * 4).astype(np.float32) * 0.1
-    from scipy.signal import resample_poly
-
-    tel = resample_poly(resample_poly(wide, 1, 2), 2, 1)  # 8 kHz and back: nothing above 4 kHz
-    assert narrowband(tel) and not narrowband(wide)
+def test_a_speaker_that_still_exists_keeps_its_activity_without_words():
+    segs = [SpeakerSegment(0.0, 3.0, "A"), SpeakerSegment(3.0, 6.0, "B")]
+    turns = [_turn("A", 0.0, 3.0), _turn("A", 3.2, 5.8)]  # the voice stage gave B's words to A, B is still a speaker
+    out = relabel_activity(segs, turns, keep={"A", "B"})
+    assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 3.0, "A"), (3.0, 6.0, "B")]
