@@ -10,7 +10,13 @@ Runs the real import pipeline (embedded offline models) on every file of a list
   * flag quality: recall of wrongly attributed words inside flagged turns, share flagged;
   * the same on pairs of files joined into 60-s recordings with 4-6 people, and on pairs
     summed with 15 s of two conversations at once;
-  * real-time factor per stage, whole-process RTF and peak RSS of a real ``parley import``.
+  * real-time factor per stage, whole-process RTF and peak RSS of a real ``parley import``;
+  * out of sample (``bench/loo.py``, ``bench/variants.py``): every stage setting chosen again
+    leave-one-meeting-out, the confidence risks refitted without the file, bootstrap intervals;
+  * the exported RTTM (speaker activity renamed by the words) against the internal diarization;
+  * two-party calls: the real one (mono and stereo) and calls built from eval speakers at
+    telephone quality (``bench/calls.py``), each through the route its audio picks.
+Sections in ``bench/extra/*.md`` are appended to the report.
 """
 
 from __future__ import annotations
