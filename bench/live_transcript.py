@@ -191,6 +191,8 @@ def main(argv=None) -> int:
             if who:
                 truth.setdefault(s, {}).setdefault(who, 0.0)
                 truth[s][who] += b - a
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "live_transcript.partial.json").write_text(json.dumps(r, indent=1))  # the live part, kept if refining fails
         for label, people in truth.items():  # the user names each live speaker after who it mostly is
             live.names[label] = max(people, key=people.get)
         t0 = time.perf_counter()
@@ -227,6 +229,7 @@ def main(argv=None) -> int:
             r[f"{key}_cpwer_pct"] = round(100 * w["cpwer"].errors / max(w["cpwer"].length, 1), 1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "live_transcript.json").write_text(json.dumps(r, indent=1))
+    (args.out / "live_transcript.partial.json").unlink(missing_ok=True)
     (args.out / "live_transcript.md").write_text(render(r))
     print(render(r))
     return 0

@@ -302,7 +302,7 @@ class Recorder:
         self.emit(DeviceLost(ch.spec.role, ch.device.name, round(ch.wav.seconds, 3)))
 
     def _supervisor(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(0.1):
             for ch in self._channels:
                 if not ch.lost and ch.stream is not None and ch.got_audio and not ch.stream.healthy():
                     self._lose(ch)  # moved elsewhere by the server: not this device's audio any more
@@ -326,7 +326,7 @@ class Recorder:
     def _writer(self) -> None:
         last_sync = time.monotonic()
         while not self._stop.is_set():
-            time.sleep(0.01)
+            time.sleep(0.025)  # the queues hold seconds; waking less often keeps the recorder's CPU low
             now = time.monotonic()
             try:
                 self._drain(now)
