@@ -106,3 +106,8 @@ def test_words_outside_the_own_speech_but_inside_the_others_are_bleed():
     words = [Word(0.5, 0.8, "mine", 0.9), Word(3.5, 3.8, "theirs", 0.9), Word(7.0, 7.2, "nobody's", 0.9)]
     kept, dropped = _outside_own(words, own, 0)
     assert [w.text for w in kept] == ["mine", "nobody's"] and dropped == 1
+
+
+def test_a_party_who_says_little_still_gets_their_channel():
+    a, b = _talk(A_SPANS, seed=1, f0=120), _talk([(15.0, 16.0)], seed=2, f0=210)  # one second: "yes, fine"
+    assert decide_route(channel_levels(np.stack([a, b]))).path == "channels"
