@@ -218,7 +218,7 @@ def channel_route(wav: Path):
     with sf.SoundFile(wav) as f:
         if f.channels < 2:
             return MONO
-        data = f.read(dtype="float32", always_2d=True)
+        data = f.read(min(f.frames, 600 * f.samplerate), dtype="float32", always_2d=True)  # the first 10 minutes decide
     return decide_route(channel_levels(data.T))
 
 
