@@ -172,7 +172,7 @@ def test_long_meeting_is_chunked_to_the_local_context_then_merged(store, llm):
     assert run.summary.model.startswith("local-llm:")
     chats = llm.chats()
     parts = [c for c in chats if "Merge them into one summary" not in c.text]
-    assert len(parts) >= 3 and len(chats) > len(parts)
+    assert len(parts) >= 2 and len(chats) > len(parts)  # several chunks, then merged
     sent = [int(t) for c in parts for t, *_ in LINE.findall(next(m["content"] for m in c.body["messages"] if m["role"] == "user"))]
     assert sent == [t.id for t in store.turns(mid)]  # every turn once, in order
     assert all(c.body["max_tokens"] == 4096 for c in chats)
