@@ -73,13 +73,14 @@ def _energy_pauses(x: np.ndarray, duration: float, frame: float = 0.1, min_pause
     return pauses
 
 
-def _read(wav: Path, channel: int) -> np.ndarray:
+def _read_channels(wav: Path) -> list[np.ndarray]:
+    """Every channel of a 16 kHz file, from one read of it."""
     import soundfile as sf
 
     data, sr = sf.read(wav, dtype="float32", always_2d=True)
     if sr != SR:
         raise ParleyError(f"{wav.name}: expected {SR} Hz, found {sr} Hz")
-    return data[:, channel].copy()
+    return [np.ascontiguousarray(data[:, k]) for k in range(data.shape[1])]
 
 
 def _several_voices(engine: Engine, audio: np.ndarray, spans: list[tuple[float, float]]) -> bool:
@@ -126,7 +127,7 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
     timings: list[StageTiming] = []
     tmp = Path(tempfile.mkdtemp(prefix="parley-channels-"))
     try:
-        raws = [_read(wav, k) for k in range(len(roles))]
+        raws = _read_channels(wav)[: len(roles)]
         system = roles.index("system") if "system" in roles else None
         t0 = time.perf_counter()
         levels = channel_levels(np.stack(raws)) if len(raws) > 1 else None
