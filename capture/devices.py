@@ -97,15 +97,17 @@ class _PortAudioStream(InputStream):
         with _ENV_LOCK:  # PULSE_SOURCE is read when the ALSA pulse plugin opens the stream
             saved = {k: os.environ.get(k) for k in (env or {})}
             os.environ.update(env or {})
+            def open_stream():
+                return sd.InputStream(device=device, samplerate=samplerate, channels=1, dtype="float32",
+                                      blocksize=blocksize, latency="low", callback=cb)
+
             try:
                 try:
-                    self._stream = sd.InputStream(device=device, samplerate=samplerate, channels=1, dtype="float32",
-                                                  blocksize=blocksize, latency="low", callback=cb)
+                    self._stream = open_stream()
                 except ValueError:  # not in PortAudio's device list, which is read once, at start-up
                     if _OPEN[0] or not _refresh_portaudio(sd):  # an audio server started later: read it again
                         raise
-                    self._stream = sd.InputStream(device=device, samplerate=samplerate, channels=1, dtype="float32",
-                                                  blocksize=blocksize, latency="low", callback=cb)
+                    self._stream = open_stream()
             except (sd.PortAudioError, ValueError) as exc:
                 raise CaptureUnavailable(f"cannot open {device!r}: {exc}") from exc
             finally:
