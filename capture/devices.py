@@ -242,14 +242,13 @@ class PulseBackend:
             mine = [o for o in self._outputs() if o["index"] not in before
                     and str(o.get("properties", {}).get("application.process.id")) == str(os.getpid())]
         sources = {s["name"]: s["index"] for s in self._json("list", "sources") or []}
-        source_names = list(sources)
         source = sources.get(device.id)
         if mine:
             # opened through "the default source" (PULSE_SOURCE), the stream follows the default:
             # the server moves it whenever the default changes (a mic coming back would take the
             # system channel). A move makes the source the stream's own choice; a move onto the
             # source it is already on does nothing, so it goes via another one, muted meanwhile.
-            other = next((n for n in source_names if n != device.id), None)
+            other = next((n for n in sources if n != device.id), None)
             stream.muted = True
             for target in ([other] if other else []) + [device.id]:
                 subprocess.run([self.pactl, "move-source-output", str(mine[0]["index"]), target], capture_output=True, timeout=5)
