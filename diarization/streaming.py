@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from meetings.types import Word
 
@@ -55,29 +55,45 @@ class Utterance:
     decoded_to: float = 0.0  # audio end of the last decode
     speaker: str | None = None
 
-    def interim(self, hyp: Sequence[Word]) -> tuple[list[Word], list[Word]]:
-        """A new hypothesis of the whole utterance: (newly committed words, still provisional ones)."""
+    def interim(self, hyp: Sequence[Word], floor: float = float("-inf")) -> tuple[list[Word], list[Word]]:
+        """A new hypothesis of the whole utterance: (newly committed words, still provisional ones).
+        ``floor``: where the channel's committed text ends (an earlier utterance's last word)."""
         hyp = tuple(hyp)
         k = agreed_prefix(self.previous, hyp)
         new = []
         if k > len(self.committed):
-            new = list(hyp[len(self.committed): k])
-            self.committed.extend(new)
+            new = self._commit(hyp[len(self.committed): k], floor)
         self.previous = hyp
         return new, list(hyp[max(k, len(self.committed)):])
 
-    def final(self, hyp: Sequence[Word]) -> list[Word]:
-        """The final decode: what it says after the committed words (matched by time, then by text)."""
+    def final(self, hyp: Sequence[Word], floor: float = float("-inf")) -> list[Word]:
+        """The final decode: what it says after the committed words (matched by text where it
+        repeats them all, else by time)."""
         self.closed = True
         if not self.committed:
-            self.committed = list(hyp)
-            return list(hyp)
+            return self._commit(hyp, floor)
+        hyp = list(hyp)
+        if agreed_prefix(self.committed, hyp) == len(self.committed):  # it says the committed words first
+            return self._commit(hyp[len(self.committed):], floor)
         last = self.committed[-1]
         rest = [w for w in hyp if w.start >= last.end - 0.05]
         if rest and norm(rest[0].text) == norm(last.text) and abs(rest[0].start - last.start) < 0.3:
             rest = rest[1:]
-        self.committed.extend(rest)
-        return rest
+        return self._commit(rest, floor)
+
+    def _commit(self, words: Sequence[Word], floor: float) -> list[Word]:
+        """Append words in time order: each hypothesis times its words afresh, so a word agreed on
+        now can be timed before one committed from an earlier hypothesis (or utterance); it is
+        moved to start where the committed text ends."""
+        out = []
+        end = self.committed[-1].end if self.committed else floor
+        for w in words:
+            if w.start < end:
+                w = replace(w, start=end, end=max(w.end, end))
+            out.append(w)
+            end = w.end
+        self.committed.extend(out)
+        return out
 
 
 def plausible(words: Sequence[Word], speech_seconds: float, recent: Sequence[str] = ()) -> bool:

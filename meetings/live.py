@@ -57,6 +57,7 @@ class _Channel:
     last_speech: float = 0.0
     open: Utterance | None = None
     recent: deque = field(default_factory=lambda: deque(maxlen=3))
+    committed_end: float = float("-inf")  # where the channel's committed words end (they stay in time order)
 
 
 class LiveTranscriber:
@@ -257,7 +258,9 @@ class LiveTranscriber:
         if ch.role == "system" and u.speaker is None and audio.size >= int(1.5 * SR):
             self._assign(u, audio)
         hyp = self._decode(audio, u.start, self.options.beam_size)
-        new, rest = u.interim(hyp)
+        new, rest = u.interim(hyp, ch.committed_end)
+        if new:
+            ch.committed_end = new[-1].end
         spk = self._speaker(ch, u)
         if new:
             self.emit(LiveCommitted(ch.role, u.id, spk, tuple(new)))
@@ -275,7 +278,9 @@ class LiveTranscriber:
         if not u.committed and not plausible(hyp, u.end - u.start, tuple(ch.recent)):
             self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))
             return
-        rest = u.final(hyp)
+        rest = u.final(hyp, ch.committed_end)
+        if u.committed:
+            ch.committed_end = max(ch.committed_end, u.committed[-1].end)
         text = norm(" ".join(w.text for w in u.committed))
         if text:
             ch.recent.append(text)

@@ -41,6 +41,20 @@ def test_final_decode_does_not_repeat_the_last_committed_word():
     assert [w.text for w in tail] == [" friend"]
 
 
+def test_committed_words_stay_in_time_order_when_a_later_hypothesis_times_them_earlier():
+    u = Utterance("system", 3, 10.0, 13.0)
+    u.interim(ws("we can", start=10.0, step=0.4))
+    u.interim(ws("we can ship", start=10.0, step=0.4))  # "we can" committed, "can" at 10.4-10.7
+    new, _ = u.interim(ws("we can ship it", start=9.9, step=0.25))  # retimed: "ship" would start at 10.4
+    assert [w.text for w in new] == [" ship"] and new[0].start >= u.committed[1].end
+    tail = u.final(ws("we can ship it", start=9.8, step=0.25), floor=0.0)
+    starts = [w.start for w in u.committed]
+    assert [w.text for w in tail] == [" it"] and starts == sorted(starts)
+    # a new utterance on the channel starts no earlier than where the last one's committed words end
+    v = Utterance("system", 4, 11.0, 12.0)
+    assert v.final(ws("next", start=10.6), floor=u.committed[-1].end)[0].start == u.committed[-1].end
+
+
 def test_agreed_prefix_ignores_case_and_punctuation():
     assert agreed_prefix(ws("Yes, we can"), ws("yes we could")) == 2
 

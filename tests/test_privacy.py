@@ -37,7 +37,10 @@ _INET6 = re.compile(r'inet_pton\(AF_INET6, "([0-9a-fA-F:.]+)"')
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without anything that would turn telemetry off or the hub offline for us."""
-    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_OFF and not k.startswith(("HF_HUB_", "PARLEY_"))}
+    # XDG_* too: ONNX Runtime writes its device id under $XDG_CACHE_HOME when that is set (CI sets it),
+    # so a fresh HOME is the whole of the user's state only without them
+    env = {k: v for k, v in os.environ.items()
+           if k not in TELEMETRY_OFF and not k.startswith(("HF_HUB_", "PARLEY_", "XDG_"))}
     env.update(extra)
     return env
 
