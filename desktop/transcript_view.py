@@ -69,6 +69,11 @@ class TranscriptView(QWidget):
         self.title.setStyleSheet("font-size:17px; font-weight:600;")
         self.stats = QLabel()
         self.stats.setStyleSheet("color:#666;")
+        self.warnings = QLabel()  # how the meeting was heard: damaged audio, recording gaps, "sounds like more"
+        self.warnings.setObjectName("meetingWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("background:#fff4d6; color:#6b4e00; border:1px solid #e8cf86; border-radius:4px; padding:4px 8px;")
+        self.warnings.hide()
         self.play_button = QPushButton("▶ Play")
         self.play_button.clicked.connect(self.player.toggle)
         self.time_label = QLabel("00:00 / 00:00")
@@ -142,6 +147,7 @@ class TranscriptView(QWidget):
         lay.setContentsMargins(12, 10, 12, 8)
         lay.addWidget(self.title)
         lay.addWidget(self.stats)
+        lay.addWidget(self.warnings)
         lay.addLayout(bar)
         lay.addWidget(self.timeline)
         lay.addWidget(self.find_bar)
@@ -212,6 +218,7 @@ class TranscriptView(QWidget):
             self.session.select(self.session.index_of(turn_id))
         m = self.session.meeting
         self.player.load(m.audio_path, m.duration)
+        self._show_warnings(self.store.warnings(meeting_id))
         self.summaries.load(self.store, meeting_id)
         self._set_enabled(True)
         self.find_bar.reset()
@@ -231,7 +238,12 @@ class TranscriptView(QWidget):
         self.legend.clear()
         self.title.setText("No meeting open")
         self.stats.clear()
+        self._show_warnings(())
         self.find_bar.reset()
+
+    def _show_warnings(self, warnings) -> None:
+        self.warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warnings.setVisible(bool(warnings))
 
     def _render(self, scroll: bool = False) -> None:
         """Draw the whole meeting (on open, or when a patch cannot say what changed)."""

@@ -273,6 +273,8 @@ def cmd_show(args) -> int:
     store = _store(args)
     m = store.get_meeting(args.id)
     print(f"# {m.title}  ({m.duration / 60:.1f} min, {m.num_speakers} speakers, {m.num_flagged} of {m.num_turns} turns flagged, {m.status})")
+    for w in store.warnings(args.id):
+        print(f"! {w}")
     _print_transcript(store, args.id)
     return 0
 

@@ -183,6 +183,7 @@ class Engine:
                 turns=result.turns,
                 language=result.transcript.language,
                 activity=result.activity or result.diarization.segments,
+                warnings=result.warnings,
             )
             save_s = time.perf_counter() - t0
             emit(StageDone("save", save_s))

@@ -322,9 +322,11 @@ class Store:
         """Meetings left 'processing' by an import whose process is gone become 'interrupted'. Returns how many.
 
         An import still running (in this or another process) holds its lock and is left alone.
+        A half-decoded copy (``audio/*.wav.part``) left by an import that is gone is removed too.
         """
         if self.readonly:
             return 0
+        self._remove_orphan_parts()
         rows = self._rows("SELECT id, sha256 FROM meetings WHERE status='processing'")
         gone = [r["id"] for r in rows if r["sha256"] not in self._claims and lock_is_free(self._import_lock(r["sha256"]).path)]
         if not gone:
@@ -336,6 +338,17 @@ class Store:
                 (_ids(gone),),
             )
         return cur.rowcount
+
+    def _remove_orphan_parts(self) -> None:
+        audio = self.data_dir / "audio"
+        if not audio.is_dir():
+            return
+        for part in audio.glob("*.wav.part"):
+            prefix = part.name[: -len(".wav.part")]  # the decoded copy is named by the hash's first 16 digits
+            if any(sha.startswith(prefix) for sha in self._claims):
+                continue
+            if all(lock_is_free(p) for p in (self.data_dir / ".locks").glob(f"{prefix}*.lock")):
+                part.unlink(missing_ok=True)
 
     def find_by_sha256(self, sha: str) -> Meeting | None:
         rows = self._rows("SELECT id FROM meetings WHERE sha256=?", (sha,))
@@ -367,7 +380,7 @@ class Store:
 
     def save_result(
         self, meeting_id: int, *, speakers: Sequence[str], centroids: np.ndarray | None, turns: Sequence[Turn], language: str,
-        names: dict[str, str] | None = None, activity: Sequence = (),
+        names: dict[str, str] | None = None, activity: Sequence = (), warnings: Sequence[str] = (),
     ) -> None:
         """Store a processed meeting in one transaction and mark it 'done'; on any error nothing is written.
 
@@ -375,7 +388,8 @@ class Store:
         align with ``speakers``. Every turn's and word's speaker must be one of ``speakers`` (when
         ``speakers`` is empty, as when diarization found nobody, the turns' labels are the speakers).
         ``activity`` (:class:`~meetings.types.SpeakerSegment`, diarization labels) is who spoke when,
-        kept for the RTTM export.
+        kept for the RTTM export. ``warnings`` (whole-meeting checks: "sounds like more speakers",
+        "one speaker holds almost all of a call") join the decoder's in the meeting record.
         """
         ordered = sorted(turns, key=lambda t: (t.start, t.end))  # stable: ids then follow seq
         labels = list(speakers)
@@ -433,7 +447,18 @@ class Store:
                 'INSERT INTO speaker_activity (meeting_id, label, start, "end") VALUES (?,?,?,?)',
                 [(meeting_id, str(a.speaker), float(a.start), float(a.end)) for a in activity if a.end > a.start],
             )
-            self.conn.execute("UPDATE meetings SET status='done', language=?, error=NULL WHERE id=?", (language, meeting_id))
+            before = self._rows("SELECT warnings_json FROM meetings WHERE id=?", (meeting_id,))[0]["warnings_json"]
+            merged = list(dict.fromkeys([*json.loads(before or "[]"), *warnings]))
+            self.conn.execute("UPDATE meetings SET status='done', language=?, error=NULL, warnings_json=? WHERE id=?",
+                              (language, json.dumps(merged), meeting_id))
+
+    def warnings(self, meeting_id: int) -> tuple[str, ...]:
+        """What the user should know about how a meeting was heard: decoder warnings (damaged or
+        truncated audio, recording gaps) and whole-meeting checks, in that order."""
+        rows = self._rows("SELECT warnings_json FROM meetings WHERE id=?", (meeting_id,))
+        if not rows:
+            raise StoreError(f"no meeting with id {meeting_id}")
+        return tuple(json.loads(rows[0]["warnings_json"] or "[]"))
 
     def activity(self, meeting_id: int) -> list[tuple[float, float, str]]:
         """Who spoke when as the diarization heard it: (start, end, diarization label), by start

@@ -419,3 +419,26 @@ def test_import_strip_is_busy_while_models_load(qtbot):
     assert "loading models" in panel.headline.text() and panel.bar.maximum() == 0  # indeterminate
     panel.on_progress("decode", 0.5, "")
     assert panel.bar.maximum() == 1000 and panel.bar.value() == 500
+
+
+# ---------------------------------------------------------------------- meeting warnings
+def test_the_meetings_warnings_are_shown_above_its_transcript_and_go_with_it(window, store, tmp_path):
+    from meetings.types import AudioInfo, PipelineOptions
+    from tests.conftest import eval_item
+    from tests.test_desktop import reference_turns
+
+    clean = make_meeting(store, tmp_path, title="Clean")
+    src = eval_item("ami_EN2005a_000-030s")
+    info = AudioInfo(str(src), "sha-warned", 30.0, 16000, 1, "pcm_s16le", "wav",
+                     warnings=("recording gap: the microphone was lost for 4.0 s at 12:03",))
+    mid = store.begin_meeting("Warned", info, str(src), PipelineOptions(), "tiny.en", "embedded")
+    turns = reference_turns(src.with_suffix(".words.tsv"))
+    store.save_result(mid, speakers=tuple(dict.fromkeys(t.speaker for t in turns)), centroids=None, turns=turns,
+                      language="en", warnings=("one speaker holds 96 % of the speech",))
+    window.open_meeting(mid)
+    banner = window.transcript.warnings
+    assert banner.isVisible()
+    assert banner.text().splitlines() == ["⚠ recording gap: the microphone was lost for 4.0 s at 12:03",
+                                          "⚠ one speaker holds 96 % of the speech"]
+    window.open_meeting(clean)
+    assert not banner.isVisible() and banner.text() == ""

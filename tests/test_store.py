@@ -133,6 +133,20 @@ def test_round_trip(store: Store, meeting: int):
     assert options["asr_model"] == "tiny.en" and options["beam_size"] == 5
 
 
+def test_meeting_warnings_keep_the_decoders_and_add_the_whole_meeting_checks(store: Store):
+    from dataclasses import replace
+
+    mid = store.begin_meeting("Call", replace(audio("w1"), warnings=("the file ends early: 3.2 s of 15.4 s decoded",)),
+                              "/data/audio/w1.wav", PipelineOptions(), "tiny.en", "embedded")
+    assert store.warnings(mid) == ("the file ends early: 3.2 s of 15.4 s decoded",)
+    checks = ("one speaker holds 97 % of the speech: a call's two parties may have been merged",)
+    store.save_result(mid, speakers=("A", "B", "C"), centroids=CENTROIDS, turns=TURNS, language="en",
+                      warnings=checks + ("the file ends early: 3.2 s of 15.4 s decoded",))  # a repeat is kept once
+    assert store.warnings(mid) == ("the file ends early: 3.2 s of 15.4 s decoded", *checks)
+    with pytest.raises(StoreError):
+        store.warnings(mid + 100)
+
+
 def test_speakers_are_numbered_by_first_appearance(store: Store):
     mid = begin(store)
     late_first = [turn("SPEAKER_01", 0.0, ["hi"]), turn("SPEAKER_00", 1.0, ["hello"]), turn("SPEAKER_01", 0.5, ["again"])]
@@ -514,3 +528,24 @@ def test_data_survives_a_crash(tmp_path):
     assert [t.text for t in store.turns(done.id)][:2] == ["we should", "ship friday"]
     assert [c.action for c in store.corrections(done.id)] == ["split_turn"]
     fts_consistent(store)
+
+
+def test_half_decoded_audio_of_a_dead_import_is_removed_and_a_running_ones_kept(store: Store):
+    from meetings.files import ImportLock, private_dir
+
+    audio_dir = private_dir(store.data_dir / "audio")
+    locks = private_dir(store.data_dir / ".locks")
+    dead, running, ours = "a" * 64, "b" * 64, "c" * 64
+    for sha in (dead, running, ours):
+        (audio_dir / f"{sha[:16]}.wav.part").write_bytes(b"RIFF")
+    (locks / f"{dead}.lock").write_text("12345\n")  # its process was killed: the lock file stays, unheld
+    other = ImportLock(locks / f"{running}.lock")  # held through another descriptor, as another process would
+    assert other.acquire()
+    keep = audio_dir / f"{dead[:16]}.wav"
+    keep.write_bytes(b"RIFF")  # a finished decoded copy is never touched
+    try:
+        with store.importing(ours):
+            store.mark_interrupted()
+    finally:
+        other.release()
+    assert sorted(p.name for p in audio_dir.iterdir()) == sorted([keep.name, f"{running[:16]}.wav.part", f"{ours[:16]}.wav.part"])
