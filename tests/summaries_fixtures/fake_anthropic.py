@@ -18,71 +18,37 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.summaries_fixtures.http import LocalServer, Recorded
 
 LINE = re.compile(r"^\[t(\d+) (\d+:\d\d)\] (Speaker [A-Z]+): (.*)$", re.M)
 
-
-@dataclass(frozen=True)
-class Recorded:
-    path: str
-    body: dict
-    headers: dict[str, str]
-
-    @property
-    def text(self) -> str:
-        """All text the request carried (system, messages, tool results)."""
-        return json.dumps(self.body, ensure_ascii=False)
-
-    @property
-    def is_merge(self) -> bool:
-        return "Merge them into one summary" in self.text
+__all__ = ["FakeAnthropic", "Recorded"]
 
 
-class FakeAnthropic:
+class FakeAnthropic(LocalServer):
     def __init__(self, key: str = "test-key", slow_seconds: float = 3.0):
         self.key = key
         self.slow_seconds = slow_seconds
         self.script: list[str] = []
         self.count_script: list[str] = []
-        self.requests: list[Recorded] = []
         self.on_message: Callable[[Recorded], None] | None = None
         self.stream_preamble = ""  # streamed as a text block before the tool call
         self._cache: set[str] = set()
-        self._lock = threading.Lock()
         self._stop = threading.Event()
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                body = json.loads(raw or b"{}")
-                rec = Recorded(self.path.split("?")[0], body, {k.lower(): v for k, v in self.headers.items()})
-                with outer._lock:
-                    outer.requests.append(rec)
-                    script = outer.count_script if rec.path.endswith("/count_tokens") else outer.script
-                    behaviour = script.pop(0) if script else "ok"
-                try:
-                    outer._respond(self, rec, behaviour)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
+    def respond(self, h, rec: Recorded | None) -> None:
+        if rec is None:
+            return self._error(h, 400, "invalid_request_error", "invalid JSON body")
+        with self._lock:
+            script = self.count_script if rec.path.endswith("/count_tokens") else self.script
+            behaviour = script.pop(0) if script else "ok"
+        self._respond(h, rec, behaviour)
 
     def close(self) -> None:
         self._stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
     # -- what was asked ------------------------------------------------------------------------
 
@@ -102,17 +68,9 @@ class FakeAnthropic:
 
     # -- answers -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _send(h, code: int, payload, headers: tuple[tuple[str, str], ...] = ()) -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        h.send_response(code)
-        h.send_header("content-type", "application/json")
-        h.send_header("request-id", "req_test")
-        for k, v in headers:
-            h.send_header(k, v)
-        h.send_header("content-length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
+    @classmethod
+    def _send(cls, h, code: int, payload, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        cls.send(h, code, payload, (("request-id", "req_test"), *headers))
 
     def _error(self, h, code: int, kind: str, message: str, headers=()) -> None:
         self._send(h, code, {"type": "error", "error": {"type": kind, "message": message}}, headers)
@@ -135,12 +93,8 @@ class FakeAnthropic:
             return self._send(h, 200, {})
         if behaviour == "malformed":
             if rec.body.get("stream"):
-                h.send_response(200)
-                h.send_header("content-type", "text/event-stream")
-                h.send_header("connection", "close")
-                h.end_headers()
+                self.begin_events(h)
                 h.wfile.write(b'event: message_start\ndata: {"type": "message_start", "message": {"id": \n\n')
-                h.close_connection = True
                 return None
             return self._send(h, 200, b'{"id": "msg_x", "type": "message", "content": [{"type": "tool_use", ')
         tool_input = self.answer(rec)
@@ -178,11 +132,7 @@ class FakeAnthropic:
         return {"input_tokens": len(rec.text) // 4, "output_tokens": 200, "cache_creation_input_tokens": written, "cache_read_input_tokens": read}
 
     def _stream(self, h, rec: Recorded, tool_input: dict, stop: str, usage: dict) -> None:
-        h.send_response(200)
-        h.send_header("content-type", "text/event-stream")
-        h.send_header("cache-control", "no-cache")
-        h.send_header("connection", "close")
-        h.end_headers()
+        self.begin_events(h)
         events = [("message_start", {"type": "message_start", "message": {
             "id": "msg_stream", "type": "message", "role": "assistant", "model": rec.body["model"], "content": [],
             "stop_reason": None, "stop_sequence": None, "usage": {**usage, "output_tokens": 1}}})]

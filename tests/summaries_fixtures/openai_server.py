@@ -20,95 +20,42 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.summaries_fixtures.http import LocalServer, Recorded
 
 LINE = re.compile(r"^\[t(\d+) (\d+:\d\d)\] (Speaker [A-Z]+): (.*)$", re.M)
 
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    body: dict
-    headers: dict[str, str]
-
-    @property
-    def text(self) -> str:
-        return json.dumps(self.body, ensure_ascii=False)
+__all__ = ["LocalLLMServer", "Recorded"]
 
 
-class LocalLLMServer:
+class LocalLLMServer(LocalServer):
+    prefix = "/v1"
+
     def __init__(self, models: tuple[str, ...] = ("qwen2.5:7b-instruct", "llama3.2:3b"), formats: frozenset[str] = frozenset({"json_schema", "json_object"})):
         self.models = list(models)
         self.formats = set(formats)
         self.style = "json"
         self.script: list[str] = []
-        self.requests: list[Recorded] = []
-        self._lock = threading.Lock()
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                outer._record(self, {})
-                if self.path.rstrip("/") == "/v1/models":
-                    now = int(time.time())
-                    return outer._send(self, 200, {"object": "list", "data": [{"id": m, "object": "model", "created": now, "owned_by": "library"} for m in outer.models]})
-                outer._send(self, 404, {"error": {"message": "404 page not found", "type": "not_found"}})
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    return outer._error(self, 400, "invalid_request_error", "invalid JSON body")
-                rec = outer._record(self, body)
-                if rec.path != "/v1/chat/completions":
-                    return outer._error(self, 404, "not_found", "404 page not found")
-                try:
-                    outer._chat(self, body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def respond(self, h, rec: Recorded | None) -> None:
+        if h.command == "GET":
+            if h.path.split("?")[0].rstrip("/") == "/v1/models":
+                now = int(time.time())
+                return self.send(h, 200, {"object": "list", "data": [{"id": m, "object": "model", "created": now, "owned_by": "library"} for m in self.models]})
+            return self.send(h, 404, {"error": {"message": "404 page not found", "type": "not_found"}})
+        if rec is None:
+            return self._error(h, 400, "invalid_request_error", "invalid JSON body")
+        if rec.path != "/v1/chat/completions":
+            return self._error(h, 404, "not_found", "404 page not found")
+        self._chat(h, rec.body)
 
     def chats(self) -> list[Recorded]:
         return [r for r in self.requests if r.path == "/v1/chat/completions"]
 
-    # -- HTTP ------------------------------------------------------------------------------------
-
-    def _record(self, h, body: dict) -> Recorded:
-        rec = Recorded(h.command, h.path.split("?")[0], body, {k.lower(): v for k, v in h.headers.items()})
-        with self._lock:
-            self.requests.append(rec)
-        return rec
-
-    @staticmethod
-    def _send(h, code: int, payload: dict) -> None:
-        data = json.dumps(payload).encode()
-        h.send_response(code)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
-
     def _error(self, h, code: int, kind: str, message: str) -> None:
-        self._send(h, code, {"error": {"message": message, "type": kind, "param": None, "code": None}})
+        self.send(h, code, {"error": {"message": message, "type": kind, "param": None, "code": None}})
 
     # -- chat completions ----------------------------------------------------------------------------
 
@@ -148,7 +95,7 @@ class LocalLLMServer:
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if body.get("stream"):
             return self._stream(h, model, text, finish, usage if (body.get("stream_options") or {}).get("include_usage") else None)
-        self._send(h, 200, {
+        self.send(h, 200, {
             "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": model,
             "system_fingerprint": "fp_local",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}],
@@ -156,11 +103,7 @@ class LocalLLMServer:
         })
 
     def _stream(self, h, model: str, text: str, finish: str, usage: dict | None) -> None:
-        h.send_response(200)
-        h.send_header("Content-Type", "text/event-stream")
-        h.send_header("Cache-Control", "no-cache")
-        h.send_header("Connection", "close")
-        h.end_headers()
+        self.begin_events(h)
 
         def chunk(delta: dict, reason: str | None) -> dict:
             return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
@@ -176,7 +119,6 @@ class LocalLLMServer:
             h.wfile.flush()
         h.wfile.write(b"data: [DONE]\n\n")
         h.wfile.flush()
-        h.close_connection = True
 
     # -- the "model" ---------------------------------------------------------------------------------
 
