@@ -327,5 +327,5 @@ def read_mono(wav: str | os.PathLike[str], start: float = 0.0, end: float | None
         i0 = max(0, int(round(start * SAMPLE_RATE)))
         i1 = f.frames if end is None else min(f.frames, int(round(end * SAMPLE_RATE)))
         f.seek(min(i0, f.frames))
-        data = f.read(max(0, i1 - i0), dtype="float32", always_2d=True)
-    return data.mean(axis=1) if data.shape[1] > 1 else data[:, 0].copy()
+        data = f.read(max(0, i1 - i0), dtype="float32")  # 1-D for mono: no second full-length copy
+    return data.mean(axis=1, dtype=np.float32) if data.ndim > 1 else data

@@ -57,10 +57,16 @@ def plan_windows(duration: float, pauses: Sequence[tuple[float, float]], window:
     spans: list[tuple[float, float]] = []
     start = 0.0
     pauses = sorted(pauses)
+    reach = np.maximum.accumulate([p1 for _, p1 in pauses]) if pauses else []  # latest end so far
+    first = 0  # pauses before this one all end before the current span's last third
     while duration - start > window:
         lo, hi = start + window * 2 / 3, start + window
         best = None
-        for p0, p1 in pauses:
+        while first < len(pauses) and reach[first] <= lo:
+            first += 1
+        for p0, p1 in pauses[first:]:  # only the pauses near this span: linear over the file, not windows × pauses
+            if p0 >= hi:
+                break
             a, b = max(p0, lo), min(p1, hi)
             if b > a and (best is None or b - a > best[1] - best[0]):
                 best = (a, b)

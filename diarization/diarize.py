@@ -143,6 +143,10 @@ class Diarizer:
             self.params = params
             self.pipeline = _from_pretrained(name)
             self.pipeline.__class__ = cls  # same state, plus soft activations
+        if getattr(self.pipeline, "clustering", None) is not None:  # long meetings: bounded linkage (diarization/bounded.py)
+            from .bounded import bound_clustering
+
+            bound_clustering(self.pipeline.clustering)
         if device.kind == "cuda":
             self.pipeline.to(torch.device("cuda"))
         self._cancel = threading.Event()

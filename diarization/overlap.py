@@ -117,22 +117,32 @@ def _norm(text: str) -> str:
     return _NORM.sub("", text.lower())
 
 
-def dedupe_against_host(recovered: Sequence[Word], turns: Sequence[Turn], opts: OverlapOptions = OverlapOptions()) -> list[Word]:
+def _host_index(turns: Sequence[Turn]):
+    """The transcript's words by time, their start times, and each two-word phrase's start times
+    (sorted): built once per meeting, not once per hidden stretch."""
+    existing = sorted((w.word.start, _norm(w.word.text)) for t in turns for w in t.words)
+    pairs: dict[tuple[str, str], list[float]] = {}
+    for (t0, a), (_, b) in zip(existing, existing[1:]):
+        pairs.setdefault((a, b), []).append(t0)
+    return existing, [s for s, _ in existing], pairs
+
+
+def dedupe_against_host(recovered: Sequence[Word], turns: Sequence[Turn], opts: OverlapOptions = OverlapOptions(), host=None) -> list[Word]:
     """Drop recovered words that repeat a word already in the transcript at about the same time
     (``dedupe_window``), and two-word phrases the transcript has within ``phrase_window``: Whisper
     merges a speaker's repeated phrase ("is there much more … is there much more") into one,
     and the repetition then comes back from under the mask as if someone else said it."""
-    existing = sorted((w.word.start, _norm(w.word.text)) for t in turns for w in t.words)
-    starts = [s for s, _ in existing]
-    pairs: dict[tuple[str, str], list[float]] = {}
-    for (t0, a), (_, b) in zip(existing, existing[1:]):
-        pairs.setdefault((a, b), []).append(t0)
+    existing, starts, pairs = host if host is not None else _host_index(turns)
     keys = [_norm(w.text) for w in recovered]
+
+    def near(times: list[float], t: float, window: float) -> bool:  # times sorted
+        k = bisect.bisect_left(times, t - window)
+        return k < len(times) and times[k] <= t + window
 
     def in_phrase(i: int) -> bool:
         for j in (i - 1, i):
             if 0 <= j < len(keys) - 1 and keys[j] and keys[j + 1]:
-                if any(abs(t - recovered[j].start) <= opts.phrase_window for t in pairs.get((keys[j], keys[j + 1]), ())):
+                if near(pairs.get((keys[j], keys[j + 1]), []), recovered[j].start, opts.phrase_window):
                     return True
         return False
 
@@ -175,16 +185,21 @@ def recover_overlaps(
 
     ``cancel`` (optional) is called before each decode and raises to stop (the import's cancel token)."""
     found = []
+    host = _host_index(turns)
     for h in hidden_speech(turns, dia, opts):
         if cancel is not None:
             cancel()
-        found.append((h, dedupe_against_host(transcribe(h), turns, opts)))
+        found.append((h, dedupe_against_host(transcribe(h), turns, opts, host)))
     found = _drop_shared(found, opts.dedupe_window)
     extra = []
+    by_start = sorted(turns, key=lambda t: t.start)
+    starts = [t.start for t in by_start]
+    longest = max((t.end - t.start for t in turns), default=0.0)
     for h, words in found:
         if len(words) < opts.min_words:
             continue
-        others = tuple(sorted({t.speaker for t in turns if t.start < h.end and t.end > h.start and t.speaker != h.speaker}))
+        near = by_start[bisect.bisect_left(starts, h.start - longest) : bisect.bisect_left(starts, h.end)]  # not every turn per stretch
+        others = tuple(sorted({t.speaker for t in near if t.start < h.end and t.end > h.start and t.speaker != h.speaker}))
         aws = tuple(AttributedWord(w, h.speaker, others, 0.5) for w in words)
         extra.append(
             Turn(speaker=h.speaker, start=min(w.start for w in words), end=max(w.end for w in words), words=aws, overlapped=True, flags=(FlagReason.OVERLAP,))

@@ -37,7 +37,7 @@ from meetings.types import AttributedWord, Turn
 
 from .align import build_turns
 
-__all__ = ["VoiceOptions", "VoiceWindow", "VoiceResult", "voice_windows", "cluster_windows", "recluster_voices"]
+__all__ = ["VoiceOptions", "VoiceWindow", "VoiceResult", "voice_windows", "cluster_windows", "cluster_windows_bounded", "recluster_voices"]
 
 Embed = Callable[[float, float], np.ndarray]
 EmbedMany = Callable[[Sequence[tuple[float, float]]], np.ndarray]  # spans → (n, dim), batched
@@ -224,6 +224,38 @@ def cluster_windows(
     return np.array([order.setdefault(int(c), len(order)) for c in member], dtype=int)
 
 
+def cluster_windows_bounded(
+    embeddings: np.ndarray,
+    same_voice: float,
+    seconds: Sequence[float] | None = None,
+    owners: Sequence[int] | None = None,
+    cohesion_ratio: float = 0.0,
+    substantial: float = 3.0,
+    cap: float | None = None,
+) -> np.ndarray:
+    """:func:`cluster_windows` on at most ``cap`` windows (default
+    :data:`diarization.bounded.MAX_CLUSTER_WINDOWS`) spread evenly over the meeting; every other
+    window joins the group it is on average most alike when that reaches ``same_voice``, else stays
+    a group of its own (:func:`diarization.bounded.assign_to_clusters`). Exactly
+    :func:`cluster_windows` when all windows fit; memory O(cap² + n·groups) otherwise."""
+    from . import bounded
+
+    n = len(embeddings)
+    keep = bounded.even_subset(n, bounded.MAX_CLUSTER_WINDOWS if cap is None else cap)
+    if len(keep) == n:
+        return cluster_windows(embeddings, same_voice, seconds, owners, cohesion_ratio, substantial)
+    part = cluster_windows(
+        embeddings[keep], same_voice,
+        None if seconds is None else np.asarray(seconds, dtype=float)[keep],
+        None if owners is None else np.asarray(owners, dtype=int)[keep],
+        cohesion_ratio, substantial,
+    )
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[keep] = part
+    unit = embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-9)
+    return bounded.assign_to_clusters(unit, labels, same_voice)
+
+
 def _match(seconds: np.ndarray) -> dict[int, int]:
     """Cluster → speaker, one to one, maximising agreed seconds (pairs with none are dropped)."""
     from scipy.optimize import linear_sum_assignment
@@ -273,7 +305,7 @@ def recluster_voices(
     emb = many([(w.start, w.end) for w in windows])
     emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
     index = {s: k for k, s in enumerate(labels)}
-    cluster = cluster_windows(
+    cluster = cluster_windows_bounded(
         emb,
         opts.same_voice,
         seconds=[w.duration for w in windows],
@@ -307,7 +339,9 @@ def recluster_voices(
     # the diarization speaker each new voice was split out of (the one holding most of its speech)
     source = {c: int(np.argmax(seconds[c])) for c in range(n_clusters) if c not in match and label_of[c] is not None}
     absorbed = _absorbed(seconds, [label_of[c] for c in range(n_clusters)], labels, speakers, opts, words)
-    centroid = {c: emb[cluster == c].mean(axis=0) for c in range(n_clusters)}
+    sums = np.zeros((n_clusters, emb.shape[1]))
+    np.add.at(sums, cluster, emb)
+    centroid = sums / np.bincount(cluster, minlength=n_clusters)[:, None]  # row c: cluster c's mean window
     out = list(words)
     word_margin: list[float | None] = [None] * len(words)
     relabelled = 0
@@ -318,9 +352,8 @@ def recluster_voices(
             target, unsure = w.speaker, True  # a new voice is split out of one diarization speaker; others keep theirs
         if w.speaker in absorbed and target in absorbed[w.speaker]:
             target, unsure = w.speaker, True  # the diarizer told these voices apart: never merge them whole
-        own = e @ centroid[c]
-        others = [e @ centroid[d] for d in range(n_clusters) if d != c]
-        margin = float(own - max(others)) if others else 1.0
+        row = centroid @ e  # one row per window, never windows × windows
+        margin = float(row[c] - np.max(np.delete(row, c))) if n_clusters > 1 else 1.0
         if unsure:
             margin = min(margin, 0.0)
         for n in range(w.first, w.last):
