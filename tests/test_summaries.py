@@ -21,7 +21,7 @@ from summaries.types import EstimateReady, Finished, MeetingSummary, Progress, T
 
 from .conftest import EVAL
 from .summaries_fixtures.fake_anthropic import LINE, FakeAnthropic
-from .summaries_fixtures.meetings import long_meeting_turns, seglst_turns, store_turns, turn
+from .summaries_fixtures.meetings import long_meeting_turns, release_meeting, seglst_turns, store_turns
 
 KEY = "sk-ant-test-SECRET-7f3a9c"
 
@@ -68,12 +68,7 @@ def api():
 
 @pytest.fixture
 def meeting(store):
-    turns = [
-        turn("SPK_A", 0.0, 4.0, "I'll write the release notes by Friday."),
-        turn("SPK_B", 5.0, 9.0, "Thanks Alice. Can we ship on Friday?"),
-        turn("SPK_A", 70.0, 75.0, "We decided to ship on Friday, Bob."),
-    ]
-    return store_turns(store, turns, title="Release", names={"SPK_A": "Alice Jones", "SPK_B": "Bob Smith"})
+    return release_meeting(store)
 
 
 def cloud(api, **kw) -> SummarySettings:

@@ -15,7 +15,7 @@ from summaries.service import summarize_events, summarize_meeting
 from summaries.types import Finished, Notice, Progress, TextDelta
 
 from .conftest import EVAL
-from .summaries_fixtures.meetings import long_meeting_turns, seglst_turns, store_turns, turn
+from .summaries_fixtures.meetings import long_meeting_turns, release_meeting, seglst_turns, store_turns, turn
 from .summaries_fixtures.openai_server import LINE, LocalLLMServer
 
 
@@ -35,12 +35,7 @@ def llm():
 
 @pytest.fixture
 def meeting(store):
-    turns = [
-        turn("SPK_A", 0.0, 4.0, "I'll write the release notes by Friday."),
-        turn("SPK_B", 5.0, 9.0, "Thanks Alice. Can we ship on Friday?"),
-        turn("SPK_A", 70.0, 75.0, "We decided to ship on Friday, Bob."),
-    ]
-    return store_turns(store, turns, title="Release", names={"SPK_A": "Alice Jones", "SPK_B": "Bob Smith"})
+    return release_meeting(store)
 
 
 def settings(**kw) -> SummarySettings:

@@ -32,6 +32,17 @@ def store_turns(store, turns: Sequence[Turn], *, title: str = "Meeting", names: 
     return mid
 
 
+def release_meeting(store) -> int:
+    """Alice commits to the release notes, Bob asks, Alice states the decision: the small meeting
+    both summary engines' tests summarise."""
+    turns = [
+        turn("SPK_A", 0.0, 4.0, "I'll write the release notes by Friday."),
+        turn("SPK_B", 5.0, 9.0, "Thanks Alice. Can we ship on Friday?"),
+        turn("SPK_A", 70.0, 75.0, "We decided to ship on Friday, Bob."),
+    ]
+    return store_turns(store, turns, title="Release", names={"SPK_A": "Alice Jones", "SPK_B": "Bob Smith"})
+
+
 def seglst_turns(path: Path, offset: float = 0.0) -> list[Turn]:
     entries = json.loads(Path(path).read_text())
     return [turn(e["speaker"], offset + float(e["start_time"]), offset + float(e["end_time"]), e["words"]) for e in entries if e["words"].strip()]
