@@ -64,7 +64,8 @@ def plan_windows(duration: float, pauses: Sequence[tuple[float, float]], window:
         best = None
         while first < len(pauses) and reach[first] <= lo:
             first += 1
-        for p0, p1 in pauses[first:]:  # only the pauses near this span: linear over the file, not windows × pauses
+        for k in range(first, len(pauses)):  # only the pauses near this span: linear over the file, not windows × pauses
+            p0, p1 = pauses[k]
             if p0 >= hi:
                 break
             a, b = max(p0, lo), min(p1, hi)
