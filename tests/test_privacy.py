@@ -26,6 +26,7 @@ from meetings.telemetry import TELEMETRY_OFF
 from meetings.types import AttributedWord, AudioInfo, PipelineOptions, Turn, Word
 
 from .conftest import REPO, SAMPLE
+from .figures import record
 
 STRACE = shutil.which("strace")
 TRACED = "trace=connect,sendto,sendmsg,sendmmsg,openat"
@@ -88,6 +89,8 @@ def imported(tmp_path_factory):
 @pytest.mark.models
 def test_an_import_opens_no_non_local_socket(imported):
     trace = imported["trace"]
+    record("sockets", imports_traced=1, connect_calls=trace.count("connect("), non_local=len(non_local(trace)),
+           tracer=f"strace -f -e {TRACED}")
     assert "+++ killed" not in trace
     assert non_local(trace) == []
     assert "openat(" in trace and "meeting.wav" in trace  # strace was watching the run (its files, every thread)

@@ -27,6 +27,7 @@ import pytest
 import soundfile as sf
 
 from .conftest import REPO, SAMPLE, ffmpeg
+from .figures import record
 
 AS_NOBODY = os.geteuid() == 0 and shutil.which("setpriv") is not None
 NOBODY = 65534
@@ -263,6 +264,9 @@ def test_hostile_corpus_through_parley_import(request):
     conn.close()
 
     report = "\n".join([f"hostile corpus: {len(cases)} cases tried, {len(handled)} handled, {len(problems)} not", *handled, *problems])
+    record("hostile_corpus", tried=len(cases), handled=len(handled), refused=sum(": refused" in h for h in handled),
+           tracebacks=sum("Traceback" in p for p in problems) + ("Traceback" in batch_err), hangs=sum("hung" in p for p in problems),
+           database_ok=True, problems=problems)  # integrity_check and foreign_key_check passed above
     print(report)
     assert len(cases) >= 40
     assert problems == [], report

@@ -25,6 +25,7 @@ import soundfile as sf
 from meetings.store import Store
 
 from .conftest import REPO, SAMPLE
+from .figures import record
 
 STAGE_LINES = ("decode", "diarize", "transcribe", "align", "save")
 
@@ -132,6 +133,8 @@ def test_kill_9_during_each_import_stage(tmp_path, clip):
     check(db)
     kills = sum(v for k, v in seen.items() if k != "finished")
     print(f"kill -9 during import: {len(plan)} trials, {kills} killed mid-stage: {seen}; reference stage seconds {times}, start {startup:.1f} s")
+    record("kill_import", trials=len(plan), killed=kills, landed=seen, corrupt_databases=0,  # check() passed after every trial
+           resumed_same_transcript=True)
     assert len([s for s in seen if s != "finished"]) >= 4  # the kills landed in several stages
 
 
@@ -159,7 +162,7 @@ def test_kill_9_during_correction_writes_loses_no_confirmed_correction(tmp_path,
     db = data / "parley.db"
     assert parley("import", str(clip), "--quiet", data=data).returncode == 0
     rng = random.Random(1616)
-    trials, n = 10, 0
+    trials, n, confirmed_total = 10, 0, 0
     for _ in range(trials):
         before = check(db)
         with Store(db) as s:
@@ -183,7 +186,9 @@ def test_kill_9_during_correction_writes_loses_no_confirmed_correction(tmp_path,
         assert made >= 2 * confirmed  # every correction that returned is there
         assert made <= 2 * confirmed + 2  # and at most the step in flight besides
         assert name in (f"name {last}", f"name {last + 1}")
+        confirmed_total += 2 * confirmed
         n = last + 2
+    record("kill_corrections", trials=trials, confirmed_corrections=confirmed_total, lost=0, corrupt_databases=0)
     print(f"kill -9 during correction writes: {trials} trials, 0 confirmed corrections lost")
 
 
@@ -217,4 +222,5 @@ def test_kill_9_during_summaries_leaves_all_of_a_summary_or_none(tmp_path, clip)
         conn.close()
         assert n % per_run == 0, f"{n} summary rows: a run left only part of its summary"
     print(f"kill -9 during summaries: {trials} trials ({killed} killed before the end), every run all or nothing")
+    record("kill_summaries", trials=trials, killed=killed, partial_summaries=0, corrupt_databases=0)
     assert killed >= trials // 2
