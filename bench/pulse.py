@@ -8,11 +8,13 @@ both at once (for measuring the alignment between the two captured channels).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["PulseServer", "CONFIG"]
@@ -72,6 +74,28 @@ class PulseServer:
         if volume is not None:
             cmd.insert(1, f"--volume={int(volume * 65536)}")
         return subprocess.Popen(cmd, env={**os.environ, **self.env})
+
+    @contextmanager
+    def speaker_echo(self, gain: float = 0.708, latency_ms: int = 20):
+        """Laptop speakers: what the computer plays (``sys_out``) is also heard by the microphone
+        (``mic_feed``), ``gain`` quieter (0.708 = -3 dB) and ``latency_ms`` later. A loopback
+        inside the server, so the echo can only ever follow the sound it echoes, as in a room."""
+        module = self.pactl("load-module", "module-loopback", "source=sys_out.monitor", "sink=mic_feed",
+                            f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true").strip()
+        try:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                inputs = [i for i in json.loads(self.pactl("-f", "json", "list", "sink-inputs") or "[]")
+                          if str(i.get("owner_module")) == module]
+                if inputs:
+                    self.pactl("set-sink-input-volume", str(inputs[0]["index"]), f"{gain:.3f}")  # a linear factor
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError("the loopback module made no stream")
+            yield
+        finally:
+            self.pactl("unload-module", module)
 
     def module_of(self, name: str) -> int | None:
         """The index of the module that made source ``name``."""

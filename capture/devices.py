@@ -120,7 +120,9 @@ class _PortAudioStream(InputStream):
             self._closed = False
 
     def start(self) -> None:
-        self._stream.start()
+        """Start the stream (once: a backend may start it early, e.g. to find its server-side stream)."""
+        if not self._stream.active:
+            self._stream.start()
 
     def flush_then_unmute(self, after: float = 0.05) -> None:
         """Keep dropping blocks for ``after`` s (what the server had buffered from elsewhere)."""
@@ -254,7 +256,6 @@ class PulseBackend:
                 subprocess.run([self.pactl, "move-source-output", str(mine[0]["index"]), target], capture_output=True, timeout=5)
             stream.flush_then_unmute(0.3)
         stream.healthy = lambda: self._healthy(mine[0]["index"] if mine else None, source)
-        stream.start = lambda: None  # already started, to find its source-output
         return stream
 
     def _outputs(self) -> list[dict]:

@@ -3,9 +3,12 @@ the local user's own words.
 
 With laptop speakers the microphone hears the remote side too, only ~3 dB below the system
 track. The raw mic stays as recorded; the copy that is transcribed goes through a block
-frequency-domain echo canceller: per 8-s block, the delay of the system track in the mic is
-found by cross-correlation, then a per-frequency least-squares (Wiener) echo path ``H(f)``
-maps the delayed system spectrum onto the mic's and the estimate is subtracted. What remains
+frequency-domain echo canceller. The delay of the system track in the mic is tracked through
+the recording (cross-correlation per 2-s stretch, to a fraction of a sample, smoothed): two
+sound devices' clocks drift apart (~100 ppm is usual), and a delay that moves by a tenth of a
+millisecond already ruins a fixed echo path above 1 kHz. The system track is resampled onto
+that delay; then, per 8-s block, a per-frequency least-squares (Wiener) echo path ``H(f)``
+maps its spectrum onto the mic's and the estimate is subtracted. What remains
 is the local voice (and whatever echo the linear model could not explain); :func:`echo_share`
 then says, per word, how much of the raw mic's energy the canceller took away.
 """
@@ -40,6 +43,62 @@ def _lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[
     return int(lags[k]), float(abs(vals[k]) / denom)
 
 
+def _fine_lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[float, float]:
+    """``_lag`` to a fraction of a sample (a parabola through the peak and its neighbours)."""
+    n = 1 << int(np.ceil(np.log2(len(mic) + len(ref))))
+    xc = np.fft.irfft(np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n)), n)
+    lags = np.r_[np.arange(0, max_lag + 1), np.arange(-min_lag, 0)]
+    vals = np.abs(xc[lags % n])
+    k = int(np.argmax(vals))
+    lag = int(lags[k])
+    a, b, c = (float(abs(xc[(lag + d) % n])) for d in (-1, 0, 1))
+    frac = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) < 0 else 0.0
+    denom = float(np.sqrt(np.sum(mic**2) * np.sum(ref**2))) or 1.0
+    return lag + float(np.clip(frac, -0.5, 0.5)), float(vals[k] / denom)
+
+
+def track_delay(mic: np.ndarray, ref: np.ndarray, *, step_s: float = 1.0, span_s: float = 2.0, max_lag_s: float = 0.4,
+                min_corr: float = 0.3) -> np.ndarray | None:
+    """The delay (samples, fractional) of ``ref`` inside ``mic`` at every sample, from
+    cross-correlations over ``span_s`` every ``step_s`` where the echo is clear; None when it
+    is never clear. Outliers are removed by a running median, gaps are bridged linearly."""
+    span, step = int(span_s * SR), int(step_s * SR)
+    at, lags = [], []
+    for s in range(0, max(1, len(mic) - span + 1), step):
+        m, r = mic[s:s + span], ref[s:s + span]
+        if np.sum(r.astype(np.float64) ** 2) < 1e-5 * len(r):
+            continue
+        lag, corr = _fine_lag(m, r, int(max_lag_s * SR), int(0.05 * SR))
+        if corr >= min_corr:
+            at.append(s + span / 2)
+            lags.append(lag)
+    if not lags:
+        return None
+    at, lags = np.asarray(at), np.asarray(lags)
+    keep = np.abs(lags - np.array([np.median(lags[max(0, i - 3): i + 4]) for i in range(len(lags))])) <= 4.0
+    at, lags = at[keep], lags[keep]
+    if len(at) < 3:
+        return np.full(len(mic), float(np.median(lags))) if len(at) else None
+    # a straight line per ±6 s (clock drift is linear; a room or a resampler moves it slowly)
+    w = 6.0 * SR
+    fit = np.empty(len(at))
+    for i, c in enumerate(at):
+        near = np.abs(at - c) <= w
+        if near.sum() >= 3 and np.ptp(at[near]) > 0:
+            slope, icpt = np.polyfit(at[near] - c, lags[near], 1)
+            fit[i] = icpt
+        else:
+            fit[i] = lags[i]
+    x = np.arange(len(mic), dtype=np.float64)
+    out = np.interp(x, at, fit)
+    for side, (a, b) in (("head", (0, 1)), ("tail", (-2, -1))):  # beyond the first/last estimate: carry the slope on
+        slope = (fit[b] - fit[a]) / max(at[b] - at[a], 1.0)
+        sel = x < at[0] if side == "head" else x > at[-1]
+        ref_at, ref_fit = (at[0], fit[0]) if side == "head" else (at[-1], fit[-1])
+        out[sel] = ref_fit + slope * (x[sel] - ref_at)
+    return out
+
+
 def _shift(x: np.ndarray, lag: int) -> np.ndarray:
     if lag > 0:
         return np.r_[np.zeros(lag, dtype=x.dtype), x[:-lag]]
@@ -48,11 +107,18 @@ def _shift(x: np.ndarray, lag: int) -> np.ndarray:
     return x
 
 
-def _cancel_block(mic: np.ndarray, ref: np.ndarray, nfft: int = 512) -> np.ndarray:
+def _cancel_block(mic: np.ndarray, ref: np.ndarray, nfft: int = 512, residual: np.ndarray | None = None) -> np.ndarray:
+    """One block: ``ref`` already shifted by a whole number of samples; ``residual`` (samples,
+    per sample of the block) is the rest of the delay, applied per frame as a phase ramp (exact
+    for a fraction of a sample, and it moves with the drift)."""
     from scipy.signal import istft, stft
 
-    _, _, m = stft(mic, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
+    f, _, m = stft(mic, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
     _, _, r = stft(ref, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
+    if residual is not None and len(residual):
+        hop = nfft - nfft * 3 // 4
+        d = residual[np.minimum(np.arange(r.shape[1]) * hop, len(residual) - 1)]
+        r = r * np.exp(-2j * np.pi * f[:, None] * d[None, :] / SR)
     h = np.sum(m * np.conj(r), axis=1, keepdims=True) / (np.sum(np.abs(r) ** 2, axis=1, keepdims=True) + 1e-9)
     e = m - h * r
     _, out = istft(e, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary=True)
@@ -67,6 +133,7 @@ def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_l
     if len(ref) < len(mic):
         ref = np.r_[ref, np.zeros(len(mic) - len(ref), dtype=np.float32)]
     ref = ref[: len(mic)]
+    delay = track_delay(mic, ref, max_lag_s=max_lag_s)  # None: never clearly heard (then per block, as found)
     block, hop = int(block_s * SR), int(block_s * SR) // 2
     out = np.zeros(len(mic), dtype=np.float64)
     weight = np.zeros(len(mic), dtype=np.float64)
@@ -84,8 +151,12 @@ def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_l
         cleaned = m
         if np.sum(r**2) > 1e-6 * len(r) and len(m) > 1024:
             lag, corr = _lag(m, r, int(max_lag_s * SR), int(0.05 * SR))
+            residual = None
+            if delay is not None:  # the tracked delay: a whole number of samples here, the rest as phase
+                lag = int(round(float(np.median(delay[s:e]))))
+                residual = delay[s:e] - lag
             if corr >= min_corr:
-                c = _cancel_block(m, _shift(r, lag))
+                c = _cancel_block(m, _shift(r, lag), residual=residual)
                 em, ec = float(np.sum(m.astype(np.float64) ** 2)), float(np.sum(c.astype(np.float64) ** 2))
                 if ec < em:  # only ever take energy away
                     cleaned = c
