@@ -53,6 +53,17 @@ class OnlineSpeakers:
             self.weights[k] = w + seconds
         return Match(self.labels[k], best)
 
+    def peek(self, embedding: np.ndarray | None) -> Match:
+        """The known speaker nearest to ``embedding`` if it is close enough to join, else none;
+        nothing changes (a provisional label while an utterance is still running)."""
+        if embedding is None or not self.centroids:
+            return Match(None, 0.0)
+        e = np.asarray(embedding, dtype=np.float64).reshape(-1)
+        e = e / (np.linalg.norm(e) or 1.0)
+        sims = np.array([float(c @ e / (np.linalg.norm(c) or 1.0)) for c in self.centroids])
+        k = int(np.argmax(sims))
+        return Match(self.labels[k] if sims[k] >= self.assign else None, float(sims[k]))
+
     def _add(self, e: np.ndarray, seconds: float) -> Match:
         label = f"S{len(self.labels) + 1}"
         self.centroids.append(e)

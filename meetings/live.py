@@ -58,6 +58,8 @@ class _Channel:
     open: Utterance | None = None
     recent: deque = field(default_factory=lambda: deque(maxlen=3))
     committed_end: float = float("-inf")  # where the channel's committed words end (they stay in time order)
+    last_end: float = float("-inf")  # where the channel's last utterance ended (the next starts no earlier)
+    vad_state: tuple | None = None  # Silero's (h, c, last 64 samples), carried from call to call
 
 
 class LiveTranscriber:
@@ -104,7 +106,8 @@ class LiveTranscriber:
         self.emit(LiveSpeaker(label, name, provisional=False))
 
     # ------------------------------------------------------------------ worker
-    def _run(self) -> None:
+    def load(self) -> bool:
+        """Load the models (the worker does this first); False when they are missing."""
         try:
             self.engine = self._engine_factory()
             from faster_whisper.vad import get_vad_model
@@ -112,33 +115,45 @@ class LiveTranscriber:
             self._vad = get_vad_model()
         except Exception as exc:  # models missing: the recording goes on without a live transcript
             self.error = f"live transcript unavailable: {exc}"
-            self.ready.set()
-            return
+            return False
+        return True
+
+    def _run(self) -> None:
+        ok = self.load()
         self.ready.set()
+        if not ok:
+            return
         while True:
-            flushing = self._flush.is_set()
-            self._ingest(final=flushing)
-            if self._finals:
-                ch, u = self._finals.popleft()
-                self._final(ch, u)
-                continue
-            if flushing:
-                if not any(self._incoming[r] for r in self._incoming) and not self._finals:
-                    break
-                continue
-            did = False
-            pending = sum(u.end - u.start for _, u in self._finals)
-            for ch in self.channels.values():
-                u = ch.open
-                if u is not None and u.end - u.decoded_to >= self.options.interim_every:
-                    if self.governor.allow_interim(pending):
-                        self._interim(ch, u)
-                        did = True
-                    else:
-                        u.decoded_to = u.end  # skipped (counted once): the next chance is a second later
-            self.emit(LiveBacklog(round(self.backlog(), 2), self.governor.skipped))
-            if not did:
+            did = self.step(self._flush.is_set())
+            if did == "done":
+                break
+            if did == "idle":
                 time.sleep(0.05)
+
+    def step(self, flushing: bool = False) -> str:
+        """One turn of the worker: take in the audio that arrived, then one final decode, or the
+        interim decodes that are due. Returns "final", "interim", "ingest" (flushing, more audio
+        came), "idle", or "done" (flushing and nothing left). The worker thread calls it in a
+        loop; an offline replay (``bench.live_speakers``) calls it directly."""
+        self._ingest(final=flushing)
+        if self._finals:
+            ch, u = self._finals.popleft()
+            self._final(ch, u)
+            return "final"
+        if flushing:
+            return "done" if not any(self._incoming[r] for r in self._incoming) else "ingest"
+        did = False
+        pending = sum(u.end - u.start for _, u in self._finals)
+        for ch in self.channels.values():
+            u = ch.open
+            if u is not None and u.end - u.decoded_to >= self.options.interim_every:
+                if self.governor.allow_interim(pending):
+                    self._interim(ch, u)
+                    did = True
+                else:
+                    u.decoded_to = u.end  # skipped (counted once): the next chance is a second later
+        self.emit(LiveBacklog(round(self.backlog(), 2), self.governor.skipped))
+        return "interim" if did else "idle"
 
     def backlog(self) -> float:
         """Audio waiting for its final decode, plus audio not yet through the VAD (seconds)."""
@@ -159,7 +174,7 @@ class LiveTranscriber:
                 ch.audio = np.concatenate([ch.audio, *[b for _, b in blocks]])
             n = (ch.audio.size - ch.vad_pos) // VAD_FRAME * VAD_FRAME
             if n > 0:
-                probs = np.asarray(self._vad(ch.audio[ch.vad_pos: ch.vad_pos + n])).reshape(-1)
+                probs = self._vad_probs(ch, ch.audio[ch.vad_pos: ch.vad_pos + n])
                 for i, p in enumerate(probs):
                     t = ch.base + (ch.vad_pos + (i + 1) * VAD_FRAME) / SR
                     self._vad_step(ch, t, float(p) >= o.vad_threshold)
@@ -168,11 +183,23 @@ class LiveTranscriber:
                 self._close(ch, ch.last_speech + o.pad)
             self._trim(ch)
 
+    def _vad_probs(self, ch: _Channel, audio: np.ndarray) -> np.ndarray:
+        """Speech probability per 32-ms frame. The stream goes through Silero as one sequence: its
+        recurrent state and context carry over from the previous call (faster-whisper's wrapper
+        starts afresh on each call, which with the few frames a live call brings misses speech)."""
+        h, c, ctx = ch.vad_state or (np.zeros((1, 1, 128), np.float32), np.zeros((1, 1, 128), np.float32),
+                                     np.zeros(64, np.float32))
+        frames = np.ascontiguousarray(audio, np.float32).reshape(-1, VAD_FRAME)
+        context = np.concatenate([ctx[None], frames[:-1, -64:]])
+        out, h, c = self._vad.session.run(None, {"input": np.concatenate([context, frames], 1), "h": h, "c": c})
+        ch.vad_state = (h, c, frames[-1, -64:].copy())
+        return np.asarray(out).reshape(-1)
+
     def _vad_step(self, ch: _Channel, t: float, speech: bool) -> None:
         o = self.options
         if speech:
             if ch.speech_start is None:
-                ch.speech_start = max(ch.base, t - VAD_FRAME / SR - o.pad)
+                ch.speech_start = max(ch.base, ch.last_end, t - VAD_FRAME / SR - o.pad)
                 self._next_id += 1
                 ch.open = Utterance(ch.role, self._next_id, ch.speech_start, t)
                 ch.open.decoded_to = ch.speech_start
@@ -190,6 +217,7 @@ class LiveTranscriber:
         if u is None:
             return
         u.end = end
+        ch.last_end = end
         ch.open, ch.speech_start = None, None
         self._finals.append((ch, u))
         self.utterances.append(u)
@@ -237,26 +265,39 @@ class LiveTranscriber:
             return "LOCAL"
         return u.speaker
 
-    def _assign(self, u: Utterance, audio: np.ndarray) -> None:
-        """The utterance's provisional speaker, from its voice so far; announced (``LiveSpeaker``
-        with the utterance) so words shown before it was known get it too."""
+    def _embed(self, audio: np.ndarray) -> np.ndarray | None:
         try:
-            emb = np.asarray(self.engine.diarizer.embed(audio), np.float32) if audio.size >= SR else None
+            return np.asarray(self.engine.diarizer.embed(audio), np.float32) if audio.size >= SR // 2 else None
         except Exception:
-            emb = None
-        m = self.speakers.observe(emb, len(audio) / SR)
-        u.speaker = m.label
-        if m.label is not None:
-            self.names.setdefault(m.label, f"Speaker {len(self.speakers.labels)}")
-            self.emit(LiveSpeaker(m.label, self.names[m.label], u.id))
+            return None
+
+    def _announce(self, u: Utterance, label: str | None) -> None:
+        """The utterance's speaker is (now) ``label``: a ``LiveSpeaker`` with the utterance, so words
+        shown before under another label (or none) move to it."""
+        if label is None or label == u.speaker:
+            return
+        u.speaker = label
+        self.names.setdefault(label, f"Speaker {len(self.speakers.labels)}")
+        self.emit(LiveSpeaker(label, self.names[label], u.id))
+
+    def _provisional(self, u: Utterance, audio: np.ndarray) -> None:
+        """While the utterance runs: the known speaker nearest to its voice so far (no centroid
+        moves, nobody new: that is decided on the whole utterance at its final decode)."""
+        self._announce(u, self.speakers.peek(self._embed(audio)).label)
+
+    def _decide(self, u: Utterance, audio: np.ndarray) -> None:
+        """At the final decode: the speaker from the whole utterance's voice — it may join a known
+        speaker (moving its centroid), start a new one, or replace the provisional label."""
+        m = self.speakers.observe(self._embed(audio), len(audio) / SR)
+        self._announce(u, m.label)
 
     def _interim(self, ch: _Channel, u: Utterance) -> None:
         audio = self._clip(ch, u.start, u.end)
         u.decoded_to = u.end
         if audio.size < SR // 2 or self._is_echo(ch, u.start, u.end):
             return
-        if ch.role == "system" and u.speaker is None and audio.size >= int(1.5 * SR):
-            self._assign(u, audio)
+        if ch.role == "system" and audio.size >= int(1.5 * SR):
+            self._provisional(u, audio)
         hyp = self._decode(audio, u.start, self.options.beam_size)
         new, rest = u.interim(hyp, ch.committed_end)
         if new:
@@ -273,8 +314,8 @@ class LiveTranscriber:
             self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))  # what was shown goes away
             return
         hyp = self._decode(audio, u.start, max(self.options.beam_size, self.engine.options.beam_size))
-        if ch.role == "system" and u.speaker is None:
-            self._assign(u, audio)
+        if ch.role == "system":
+            self._decide(u, audio)
         if not u.committed and not plausible(hyp, u.end - u.start, tuple(ch.recent)):
             self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))
             return

@@ -122,3 +122,67 @@ def test_event_log_writes_one_json_line_per_displayed_word(tmp_path):
                                                                        ("committed", "hello", 3.5)]
     assert words[0]["start"] == pytest.approx(1.0) and words[0]["speaker"] == "S1"
     assert {"speaker", "backlog"} <= {x["type"] for x in lines}
+
+
+def test_peek_names_the_nearest_known_speaker_and_changes_nothing():
+    s = OnlineSpeakers()
+    a, b = _voice(1), _voice(2)
+    assert s.peek(_near(a, 30)).label is None  # nobody known yet
+    s.observe(_near(a, 31), 2.5)
+    before = [c.copy() for c in s.centroids], list(s.weights)
+    assert s.peek(_near(a, 32)).label == "S1"
+    assert s.peek(_near(b, 33)).label is None  # a stranger is not made anyone while still talking
+    assert s.labels == ["S1"] and s.weights == before[1] and all(np.array_equal(x, y) for x, y in zip(s.centroids, before[0]))
+
+
+class _Voices:
+    """A stand-in for the models on hand-built audio: a clip's "voice" is its median sample value
+    (1, 2 …: who speaks most of it), its words one per second."""
+
+    def __init__(self):
+        from types import SimpleNamespace
+
+        self.options = SimpleNamespace(language="en", beam_size=1)
+        self.diarizer = SimpleNamespace(embed=lambda x: _voice(int(round(float(np.median(x))))))
+        self.transcriber = SimpleNamespace(model=SimpleNamespace(transcribe=self._transcribe))
+
+    @staticmethod
+    def _transcribe(audio, **_):
+        from types import SimpleNamespace
+
+        n = len(audio) // 16_000
+        words = [SimpleNamespace(start=i + 0.1, end=i + 0.6, word=f" w{i}", probability=0.9) for i in range(n)]
+        return [SimpleNamespace(no_speech_prob=0.0, avg_logprob=-0.2, compression_ratio=1.2, words=words)], None
+
+
+def test_an_utterance_gets_its_speaker_from_its_whole_voice_at_the_final_decode():
+    from meetings.live import LiveTranscriber, _Channel
+
+    events: list = []
+    live = LiveTranscriber(_Voices, events.append, roles=("system",))
+    live.engine = _Voices()
+    ch = live.channels["system"]
+    sr = 16_000
+
+    def utterance(uid, start, parts):
+        ch.audio = np.concatenate([ch.audio, *[np.full(int(sec * sr), float(v), np.float32) for v, sec in parts]])
+        return Utterance("system", uid, start, start + sum(sec for _, sec in parts))
+
+    u1 = utterance(1, 0.0, [(1, 3.0)])
+    live._final(ch, u1)  # the first voice founds S1
+    u2 = utterance(2, 3.0, [(2, 3.0)])
+    live._final(ch, u2)  # a second voice, S2
+    assert (u1.speaker, u2.speaker) == ("S1", "S2")
+    events.clear()
+    # S1 starts, S2 takes over and says most of it: provisional S1 while it runs, S2 at its end
+    u3 = utterance(3, 6.0, [(1, 2.0), (2, 4.0)])
+    u3.end = 8.0
+    live._interim(ch, u3)
+    assert u3.speaker == "S1"
+    u3.end = 12.0
+    live._final(ch, u3)
+    assert u3.speaker == "S2"
+    said = [e for e in events if isinstance(e, LiveSpeaker) and e.utterance == 3]
+    assert [e.label for e in said] == ["S1", "S2"]  # re-announced: the words already shown follow
+    last = [e for e in events if isinstance(e, (LiveCommitted, LivePartial))][-2:]
+    assert {e.speaker for e in last} == {"S2"} and live.speakers.labels == ["S1", "S2"]
