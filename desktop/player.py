@@ -18,9 +18,11 @@ class Player(QObject):
 
     TICK_MS = 33
 
-    def __init__(self, parent: QObject | None = None, *, use_audio: bool = True):
+    def __init__(self, parent: QObject | None = None, *, use_audio: bool = True, outputs=None):
+        """``outputs``: the sound outputs there are (default: Qt's list of the system's)."""
         super().__init__(parent)
         self._use_audio = use_audio
+        self._outputs = outputs
         self._media = None
         self._output = None
         self._duration = 0.0
@@ -41,7 +43,9 @@ class Player(QObject):
         self._base = 0.0
         self._loop = None
         self._drop_media()
-        if self._use_audio and path and Path(path).is_file():
+        if self._use_audio and path and Path(path).is_file() and not self._has_output():
+            self.notice.emit("no audio output device: playback follows a clock (the words still light up in time)")
+        elif self._use_audio and path and Path(path).is_file():
             try:
                 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
@@ -58,6 +62,16 @@ class Player(QObject):
         elif path:
             self.notice.emit(f"audio file not found: {path} — playback follows a clock only")
         self.positionChanged.emit(0.0)
+
+    def _has_output(self) -> bool:
+        try:
+            if self._outputs is not None:
+                return bool(self._outputs())
+            from PySide6.QtMultimedia import QMediaDevices
+
+            return bool(QMediaDevices.audioOutputs())
+        except Exception:  # no multimedia backend: try it, and say what fails
+            return True
 
     @property
     def has_audio(self) -> bool:

@@ -327,10 +327,22 @@ def test_unplayable_audio_falls_back_to_a_clock(qtbot, tmp_path):
 
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really audio" * 50)
-    player = Player()
+    player = Player(outputs=lambda: ["speakers"])  # a sound output there is: the file itself fails
     with qtbot.waitSignal(player.notice, timeout=10000) as notice:
         player.load(str(bad), duration=5.0)
     assert "failed" in notice.args[0] and not player.has_audio
+    player.play()
+    qtbot.waitUntil(lambda: player.position() > 0.2, timeout=5000)
+    player.pause()
+
+
+def test_no_sound_output_is_said_and_playback_follows_a_clock(qtbot, tmp_path):
+    from desktop.player import Player
+
+    player = Player(outputs=lambda: [])  # a machine without a sound card (what Qt lists there)
+    with qtbot.waitSignal(player.notice, timeout=5000) as notice:
+        player.load(str(eval_item(ITEM)), duration=30.0)
+    assert notice.args[0].startswith("no audio output device") and not player.has_audio
     player.play()
     qtbot.waitUntil(lambda: player.position() > 0.2, timeout=5000)
     player.pause()

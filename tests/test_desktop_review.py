@@ -442,3 +442,33 @@ def test_the_meetings_warnings_are_shown_above_its_transcript_and_go_with_it(win
                                           "⚠ one speaker holds 96 % of the speech"]
     window.open_meeting(clean)
     assert not banner.isVisible() and banner.text() == ""
+
+
+def test_a_cloud_summary_from_the_ui_shows_its_cost_first_and_sends_only_pseudonymised_text(view, store, meeting, qtbot,
+                                                                                           monkeypatch, tmp_path):
+    from tests.summaries_fixtures.fake_anthropic import FakeAnthropic
+
+    api = FakeAnthropic(key="sk-ant-ui-test")
+    try:
+        for name in ("PARLEY_CLOUD_SUMMARIES", "PARLEY_SUMMARY_MODEL", "PARLEY_SUMMARY_MAX_USD", "PARLEY_LLM_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("PARLEY_CONFIG_DIR", str(tmp_path / "config"))
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-ui-test")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        first = fresh(store).speakers(meeting)[0]
+        store.rename_speaker(first.id, "Dana Whitfield")
+        view.open_meeting(meeting)
+        panel = view.summaries
+        panel.cloud_enabled = lambda: True  # Settings ▸ Cloud summaries on
+        panel.generate_button.click()
+        qtbot.waitUntil(lambda: getattr(panel, "question", None) is not None and panel.question.isVisible(), timeout=60_000)
+        assert "$" in panel.question.text() and not api.messages()  # the cost, before anything is sent
+        with qtbot.waitSignal(panel.changed, timeout=120_000):
+            panel.question.button(QMessageBox.StandardButton.Yes).click()  # "Send"
+        [req] = api.messages()
+        assert "Dana" not in req.text and "Whitfield" not in req.text and "sk-ant-ui-test" not in req.text
+        stored = [s for s in fresh(store).summaries(meeting) if s.kind == "meeting"]
+        assert stored and not stored[0].local and stored[0].model
+        assert "Dana Whitfield" in panel.view.toPlainText()  # the real name is back in what the user reads
+    finally:
+        api.close()
