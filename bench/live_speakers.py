@@ -260,8 +260,8 @@ def replay(engine, audio: np.ndarray, *, block: float = 0.05, asr: bool = True, 
 
 # ---------------------------------------------------------------------- thresholds, out of sample
 #: (join, new_below) pairs tried for the online speaker matching; the shipped one first
-THRESHOLDS = [(0.45, 0.40), (0.45, 0.30), (0.45, 0.35), (0.45, 0.45), (0.50, 0.40), (0.50, 0.45), (0.50, 0.50),
-              (0.40, 0.35), (0.40, 0.40), (0.55, 0.45), (0.55, 0.50), (0.60, 0.50)]
+THRESHOLDS = [(0.60, 0.50), (0.45, 0.40), (0.45, 0.30), (0.45, 0.35), (0.45, 0.45), (0.50, 0.40), (0.50, 0.45), (0.50, 0.50),
+              (0.40, 0.35), (0.40, 0.40), (0.55, 0.45), (0.55, 0.50)]
 
 
 def utterance_embeddings(engine, audio: np.ndarray, spans) -> list:
@@ -284,8 +284,8 @@ def decide_all(embeddings, join: float, new_below: float) -> list[str | None]:
 
 
 #: voice-activity settings tried (LiveOptions fields; the shipped ones first)
-VAD_VARIANTS: list[dict] = [{}, {"pad": 0.3}, {"pad": 0.4}, {"vad_threshold": 0.35}, {"vad_threshold": 0.35, "pad": 0.3},
-                            {"vad_threshold": 0.35, "pad": 0.4}]
+VAD_VARIANTS: list[dict] = [{}, {"pad": 0.2}, {"pad": 0.3}, {"vad_threshold": 0.35, "pad": 0.2},
+                            {"vad_threshold": 0.35, "pad": 0.3}, {"vad_threshold": 0.35}]
 
 
 def sweep(engine, track: Track, vad_variants=None, thresholds=None) -> dict:

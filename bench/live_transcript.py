@@ -40,30 +40,19 @@ SR = 16_000
 
 
 def build_tracks(eval_dir: Path, minutes: float, tmp: Path):
-    names = [n for n in (eval_dir / "core.lst").read_text().split() if (eval_dir / n / f"{n}.words.tsv").exists()]
-    audio, words, rttm, t = [], [], [], 0.0
-    while t < minutes * 60 - 1:
-        for n in names:
-            x, sr = sf.read(scoring.audio_path(eval_dir, n), dtype="float32")
-            x = to_16k(x, sr)
-            for line in (eval_dir / n / f"{n}.words.tsv").read_text().splitlines()[1:]:
-                a, b, spk, w = line.split("\t")
-                words.append((t + float(a), t + float(b), spk, w))
-            for line in (eval_dir / n / f"{n}.rttm").read_text().splitlines():
-                p = line.split()
-                rttm.append((t + float(p[3]), t + float(p[3]) + float(p[4]), p[7]))
-            audio.append(x)
-            t += len(x) / SR
-            if t >= minutes * 60 - 1:
-                break
-    system = np.concatenate(audio)
+    """The system track (:func:`bench.live_speakers.system_track`, the offline replay's too) and
+    the call's agent on the mic, written for the audio server to play."""
+    from bench.live_speakers import system_track
+
+    track = system_track(eval_dir, minutes)
+    system = track.audio
     agent, sr = sf.read(scoring.audio_path(eval_dir, "phone_call_40", "agent"), dtype="float32")
     mic = np.zeros_like(system)
     a = to_16k(agent, sr)[: len(system)]
     mic[: len(a)] = a
     sf.write(tmp / "system.wav", system, SR, subtype="PCM_16")
     sf.write(tmp / "mic.wav", mic, SR, subtype="PCM_16")
-    return tmp / "mic.wav", tmp / "system.wav", system, words, rttm
+    return tmp / "mic.wav", tmp / "system.wav", system, track.words, track.rttm
 
 
 def match_words(shown, ref, offset: float, window: float = 1.0):
@@ -166,18 +155,14 @@ def main(argv=None) -> int:
                                                                       for c2, s2, x2 in texts[:i]))
         r["stability"] = {"rewrites": rewrites, "utterances": len(texts), "duplicate_lines": dup,
                           "duplicate_rate_pct": round(100 * dup / max(len(texts), 1), 2)}
-        # live speakers on the system channel: DER, and names a user would give
-        from pyannote.core import Annotation, Segment
-        from pyannote.metrics.diarization import DiarizationErrorRate
+        # live speakers on the system channel: DER (and its parts), and names a user would give
+        from bench.live_speakers import diagnose, live_der
 
-        ref_ann, hyp_ann = Annotation(), Annotation()
-        for a, b, s in ref_rttm:
-            ref_ann[Segment(a + offset, b + offset)] = s
         live_sys = [(u.start, u.end, u.speaker) for u in live.utterances if u.channel == "system" and u.speaker]
-        for a, b, s in live_sys:
-            hyp_ann[Segment(a, b)] = s
-        der = DiarizationErrorRate(collar=0.5)
-        r["live_der_system_pct"] = round(100 * der(ref_ann, hyp_ann), 1)
+        d = live_der(ref_rttm, live_sys, offset)
+        r["live_der_system_pct"] = d["der_pct"]
+        r["live_der_parts_pct"] = {k: d[k] for k in ("missed_pct", "false_alarm_pct", "confusion_pct")}
+        r["live_speakers_diagnosis"] = diagnose(ref_rttm, live_sys, offset)
 
         def dominant(spans, a, b):
             acc: dict[str, float] = {}
@@ -250,6 +235,11 @@ def _group(words, gap: float = 1.0):
     return out
 
 
+def _parts(r: dict) -> str:
+    p = r.get("live_der_parts_pct")
+    return f" (missed {p['missed_pct']:.1f}, false alarm {p['false_alarm_pct']:.1f}, confusion {p['confusion_pct']:.1f})" if p else ""
+
+
 def render(r: dict) -> str:
     lat, bl, st, nm = r["latency"], r["backlog"], r["stability"], r["names"]
     return "\n".join([
@@ -264,7 +254,7 @@ def render(r: dict) -> str:
         f"| backlog, max over the run | ≤ 5 s | {bl['max_s']:.1f} s (median {bl['median_s']:.1f} s; {bl['interim_skipped']} interim decodes skipped) |",
         f"| rewrites of committed text | 0 | {st['rewrites']} |",
         f"| duplicate lines | < 1 % | {st['duplicate_rate_pct']:.1f} % ({st['duplicate_lines']} of {st['utterances']}) |",
-        f"| live speaker DER, system channel (collar 0.5) | ≤ 25 % | {r['live_der_system_pct']:.1f} % |",
+        f"| live speaker DER, system channel (collar 0.5) | ≤ 25 % | {r['live_der_system_pct']:.1f} %{_parts(r)} |",
         f"| live names on the right people after refinement | ≥ 95 % | {nm['right_pct']:.0f} % ({nm['right_after_refine']} of {nm['named']}; {nm['live_speakers']} live speakers) |",
         f"| WER / cpWER, system channel: live vs refined | reported | {r['live_wer_pct']:.1f} / {r['live_cpwer_pct']:.1f} % vs {r['refined_wer_pct']:.1f} / {r['refined_cpwer_pct']:.1f} % |",
         "", f"After stop the live transcript finished its last decodes in {r['flush_after_stop_s']:.1f} s; the refinement "

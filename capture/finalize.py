@@ -19,9 +19,10 @@ import numpy as np
 
 from capture.recorder import read_manifest
 
-__all__ = ["ClockFit", "fit_clock", "read_anchors", "finalize", "Finalized", "ROLES"]
+__all__ = ["ClockFit", "fit_clock", "read_anchors", "finalize", "Finalized", "ROLES", "live_roles"]
 
 ROLES = ("mic", "system")  # channel order in the finalized file
+LIVE_COMMENT = "Parley live recording; channels: "  # the finalized file's comment: what each channel is
 BLOCK = 16_000 * 60  # output frames per block
 SETTLE = 3.0  # seconds after a stream's first block before its clock readings are steady
 
@@ -146,6 +147,7 @@ def finalize(folder: str | os.PathLike[str], out_path: str | os.PathLike[str]) -
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     with sf.SoundFile(tmp, "w", samplerate=rate, channels=len(roles), subtype="PCM_16", format="WAV") as out:
+        out.comment = LIVE_COMMENT + ",".join(roles)  # so that importing the file later takes the same path
         for blocks in zip(*gens):
             frame = np.stack(blocks, axis=1)
             out.write(frame)
@@ -153,3 +155,18 @@ def finalize(folder: str | os.PathLike[str], out_path: str | os.PathLike[str]) -
     os.replace(tmp, out_path)
     return Finalized(out_path, roles, total / rate, h.hexdigest(), {r: fits[r].drift_ppm(rate) for r in roles},
                      {r: fits[r].offset for r in roles})
+
+
+def live_roles(path: str | os.PathLike[str]) -> tuple[str, ...] | None:
+    """The channel roles of a file :func:`finalize` wrote (its comment says them), else None."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as f:
+            comment, channels = f.comment or "", f.channels
+    except Exception:  # not a file libsndfile reads: not one of ours
+        return None
+    if not comment.startswith(LIVE_COMMENT):
+        return None
+    roles = tuple(comment[len(LIVE_COMMENT):].split(","))
+    return roles if len(roles) == channels and set(roles) <= set(ROLES) else None

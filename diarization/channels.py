@@ -157,6 +157,7 @@ class Route:
     reason: str
     one_sided: float  # share of speech frames heard (almost) only on one channel
     own_seconds: tuple[float, ...]  # per channel: seconds where only its own talker is heard
+    roles: tuple[str, ...] = ()  # per channel, when known ("mic", "system": a Parley live recording); else "party"
 
 
 def decide_route(levels: ChannelLevels) -> Route:

@@ -8,9 +8,11 @@ commits), and decodes every closed utterance once more to commit the rest. Final
 first; when compute falls behind the audio, interim decodes are skipped — never the finals,
 and never the recording, which the recorder writes on its own threads.
 
-The mic channel is "You". On the system channel each committed utterance's voice embedding is
-matched against running speaker centroids (:mod:`diarization.online_speakers`); its labels are
-provisional until the batch pipeline refines the meeting at stop (:func:`map_live_speakers`).
+The mic channel is "You". On the system channel an utterance still running shows the known
+speaker nearest to its voice so far; at its final decode the whole utterance's voice embedding is
+matched against running speaker centroids (:mod:`diarization.online_speakers`) and its speaker
+re-announced if that changed it. Labels are provisional until the batch pipeline refines the
+meeting at stop (:func:`map_live_speakers`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ YOU = "You"
 @dataclass(frozen=True, slots=True)
 class LiveOptions:
     vad_threshold: float = 0.5
-    pad: float = 0.2  # seconds kept before and after detected speech
+    pad: float = 0.4  # seconds kept before and after detected speech (bench.live_speakers: less speech missed)
     end_silence: float = 0.6  # silence that ends an utterance
     max_utterance: float = 12.0  # longer speech is cut (at its quietest frame near the end)
     interim_every: float = 1.0  # seconds of new audio between interim decodes
@@ -77,6 +79,7 @@ class LiveTranscriber:
         self._flush = threading.Event()
         self._thread = threading.Thread(target=self._run, name="live-transcriber", daemon=True)
         self.speakers = OnlineSpeakers()
+        self._peeked: dict[int, float] = {}  # utterance → seconds of audio its provisional speaker came from
         self.names: dict[str, str] = {"LOCAL": YOU}
         self.governor = Governor()
         self.utterances: list[Utterance] = []
@@ -282,12 +285,19 @@ class LiveTranscriber:
 
     def _provisional(self, u: Utterance, audio: np.ndarray) -> None:
         """While the utterance runs: the known speaker nearest to its voice so far (no centroid
-        moves, nobody new: that is decided on the whole utterance at its final decode)."""
+        moves, nobody new: that is decided on the whole utterance at its final decode). Looked at
+        again only once the utterance has half as much audio again (CPU: a handful of embeddings
+        per utterance)."""
+        seconds = audio.size / SR
+        if seconds < self._peeked.get(u.id, 0.0) * 1.5:
+            return
+        self._peeked[u.id] = seconds
         self._announce(u, self.speakers.peek(self._embed(audio)).label)
 
     def _decide(self, u: Utterance, audio: np.ndarray) -> None:
         """At the final decode: the speaker from the whole utterance's voice — it may join a known
         speaker (moving its centroid), start a new one, or replace the provisional label."""
+        self._peeked.pop(u.id, None)
         m = self.speakers.observe(self._embed(audio), len(audio) / SR)
         self._announce(u, m.label)
 

@@ -114,7 +114,7 @@ class Engine:
 
         from diarization.checks import meeting_warnings
 
-        p = process_channels(self, wav, ("party",) * 2, duration, emit)
+        p = process_channels(self, wav, route.roles or ("party",) * 2, duration, emit)
         emit(StageDone("align", 0.0))
         return Processed(p.diarization, p.transcript, p.turns, p.timings, p.turns, attribution="channels",
                          warnings=meeting_warnings(p.turns), activity=p.diarization.segments)
@@ -164,6 +164,8 @@ class Engine:
             emit(Failed(str(exc)))
             raise
         route = channel_route(wav) if info.channels > 1 and info.distinct_channels else None
+        live = _live_route(path, info.channels)
+        route = live or route
         from dataclasses import replace
 
         options = replace(self.options, extra={**self.options.extra, "attribution": route.path if route else "mono",
@@ -184,6 +186,7 @@ class Engine:
                 language=result.transcript.language,
                 activity=result.activity or result.diarization.segments,
                 warnings=result.warnings,
+                names=_live_names(route),
             )
             save_s = time.perf_counter() - t0
             emit(StageDone("save", save_s))
@@ -207,6 +210,27 @@ class Engine:
         emit(Finished(meeting_id))
         timings = (StageTiming("decode", decode_s), *result.timings, StageTiming("save", save_s))
         return ImportResult(meeting_id, False, info.duration, timings, (*info.warnings, *result.warnings))
+
+
+def _live_route(path: Path, channels: int):
+    """A file Parley's recorder finalized (``capture.finalize``: its comment names each channel's
+    role) takes the path its live refinement took: the mic is the local user, the system channel
+    the remote people — so importing it gives the transcript the refinement gave."""
+    from capture.finalize import live_roles
+
+    roles = live_roles(path) if path.is_file() else None
+    if not roles or len(roles) != channels or len(roles) < 2:
+        return None
+    return Route("channels", "a Parley live recording (mic + system audio)", 1.0, (), roles)
+
+
+def _live_names(route) -> dict[str, str] | None:
+    if route is None or "mic" not in route.roles:
+        return None
+    from diarization.channels import LOCAL
+    from meetings.recording import LOCAL_NAME
+
+    return {LOCAL: LOCAL_NAME}
 
 
 def channel_route(wav: Path):

@@ -83,3 +83,20 @@ def test_live_transcript_of_a_replayed_call(pulse, engine, store, tmp_path):
     for t in caller_turns:
         talk[t.speaker_name] = talk.get(t.speaker_name, 0.0) + t.end - t.start
     assert max(talk, key=talk.get) == "Jack"
+
+    # the refined transcript is what `parley import` gives for the finalised recording file
+    from meetings.store import Store
+
+    from capture.finalize import live_roles
+
+    finalised = store.get_meeting(result.meeting_id).audio_path
+    assert live_roles(finalised) == ("mic", "system")  # the file says which channel is whom
+    other = Store(tmp_path / "imported.db")
+    imported = engine.import_file(finalised, other)
+    assert not imported.duplicate
+
+    def transcript(st, mid):
+        return [(t.speaker_label, round(t.start, 2), round(t.end, 2), t.text) for t in st.turns(mid)]
+
+    assert transcript(other, imported.meeting_id) == transcript(store, result.meeting_id)
+    assert {s.label: s.name for s in other.speakers(imported.meeting_id)}["LOCAL"] == "You"
