@@ -13,8 +13,10 @@ time and recorded through Parley's real capture code. Measured:
   offered on the first restart, database integrity;
 * **attribution**: the recorded call made into a meeting (``process_recording``) against the
   same call imported as a stereo file and as a mono mix (cpWER, meeteval, silver reference);
-* **echo**: the same call with the caller also mixed into the microphone at -3 dB, 20 ms late
-  (a laptop speaker): remote words that became "You", with and without the echo canceller.
+* **echo**: the same call with the caller also heard by the microphone at -3 dB, ~25 ms late
+  (a laptop speaker: a loopback inside the audio server from the system sink into the mic, so
+  the echo's delay wanders as a real one does): remote words that became "You", with and
+  without the echo canceller. ``--only echo`` reruns this part alone into the saved report.
 
 Writes ``bench/extra/live.md`` and ``bench/extra/live.json``.
 """
@@ -22,6 +24,7 @@ Writes ``bench/extra/live.md`` and ``bench/extra/live.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -59,35 +62,32 @@ def _wait_recording(root: Path, timeout: float = 30.0) -> Path:
     raise RuntimeError("the recorder did not start")
 
 
-def _clips(eval_dir: Path, tmp: Path, echo_db: float | None = None, seconds: float | None = None):
+def _clips(eval_dir: Path, tmp: Path, seconds: float | None = None):
     agent, sr = sf.read(scoring.audio_path(eval_dir, CALL, "agent"), dtype="float32")
     caller, _ = sf.read(scoring.audio_path(eval_dir, CALL, "caller"), dtype="float32")
     agent, caller = to_16k(agent, sr), to_16k(caller, sr)
     if seconds:
         agent, caller = agent[: int(seconds * SR)], caller[: int(seconds * SR)]
-    mic = agent
-    if echo_db is not None:  # the laptop speaker: the caller again in the mic, quieter and 20 ms late
-        lag = int(0.02 * SR)
-        mic = agent + 10 ** (echo_db / 20) * np.r_[np.zeros(lag, np.float32), caller[:-lag]]
-        mic = mic / max(1.0, float(np.abs(mic).max()) / 0.99)
     paths = {}
-    for name, x in (("mic", mic), ("caller", caller), ("agent", agent)):
-        paths[name] = tmp / f"{name}{'' if echo_db is None else '_echo'}.wav"
+    for name, x in (("mic", agent), ("caller", caller), ("agent", agent)):
+        paths[name] = tmp / f"{name}.wav"
         sf.write(paths[name], x, SR, subtype="PCM_16")
     return paths, agent, caller
 
 
-def record_call(pulse: PulseServer, env: dict, clips: dict) -> dict:
-    """``parley record`` as its own process while the call plays; returns the folder and figures."""
+def record_call(pulse: PulseServer, env: dict, clips: dict, echo: bool = False) -> dict:
+    """``parley record`` as its own process while the call plays; returns the folder and figures.
+    ``echo``: the mic also hears the system audio (a laptop speaker, -3 dB)."""
     root = Path(env["PARLEY_DATA_DIR"]) / "recordings"
-    proc = _parley(env, "record", "--no-process", "--quiet")
-    folder = _wait_recording(root)
-    t0 = time.monotonic()
-    plays = [pulse.play("mic_feed", clips["mic"]), pulse.play("sys_out", clips["caller"])]
-    for p in plays:
-        p.wait()
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    with pulse.speaker_echo(gain=0.708, latency_ms=20) if echo else contextlib.nullcontext():
+        proc = _parley(env, "record", "--no-process", "--quiet")
+        folder = _wait_recording(root)
+        t0 = time.monotonic()
+        plays = [pulse.play("mic_feed", clips["mic"]), pulse.play("sys_out", clips["caller"])]
+        for p in plays:
+            p.wait()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - t0
     manifest = json.loads((folder / "recording.json").read_text())
@@ -237,6 +237,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, help="replay only the first S seconds of the call (default: all 245 s)")
     ap.add_argument("--kill-trials", type=int, default=5)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "extra")
+    ap.add_argument("--only", choices=["echo"], help="rerun only this part, into the saved live.json")
     args = ap.parse_args(argv)
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -246,27 +247,31 @@ def main(argv=None) -> int:
     from meetings.types import PipelineOptions
 
     report: dict = {"machine": f"{os.cpu_count()} CPU cores", "date": time.strftime("%Y-%m-%d %H:%M")}
+    if args.only:
+        report = {**json.loads((args.out / "live.json").read_text()), f"date_{args.only}": report["date"]}
     with tempfile.TemporaryDirectory(prefix="parley-live-bench-") as t, PulseServer() as pulse:
         tmp = Path(t)
-        clean, agent, caller = _clips(args.eval_dir, tmp, None, args.seconds)
-        echoed, _, _ = _clips(args.eval_dir, tmp, -3.0, args.seconds)
-        print("time base …", file=sys.stderr)
-        report["time_base"] = time_base(pulse, tmp)
-        print(f"kill -9 × {args.kill_trials} …", file=sys.stderr)
-        report["kill"] = kill_trials(pulse, tmp, clean, args.kill_trials)
+        clean, agent, caller = _clips(args.eval_dir, tmp, args.seconds)
+        if not args.only:
+            print("time base …", file=sys.stderr)
+            report["time_base"] = time_base(pulse, tmp)
+            print(f"kill -9 × {args.kill_trials} …", file=sys.stderr)
+            report["kill"] = kill_trials(pulse, tmp, clean, args.kill_trials)
         engine = Engine(PipelineOptions(device="cpu"))
         store = Store(tmp / "bench.db")
-        for key, clips in (("clean", clean), ("echo", echoed)):
+        for key in ("clean", "echo"):
+            if args.only and key != args.only:
+                continue
             print(f"replaying the call ({key}) in real time …", file=sys.stderr)
             env = {**os.environ, "PARLEY_DATA_DIR": str(tmp / f"rec_{key}")}
-            rec = record_call(pulse, env, clips)
+            rec = record_call(pulse, env, clean, echo=key == "echo")
             stats = rec["manifest"]["stats"]
             report[f"record_{key}"] = {
                 "seconds": {r: st["seconds"] for r, st in stats.items()},
                 "dropped": sum(st["dropped_blocks"] + st["overflows"] for st in stats.values()),
                 "gaps": sum(len(st["gaps"]) for st in stats.values()),
                 "cpu_pct_of_one_core": round(100 * rec["cpu_s"] / rec["wall"], 2),
-                "fidelity": fidelity(rec["folder"], {"mic": sf.read(clips["mic"], dtype="float32")[0], "system": caller}),
+                "fidelity": fidelity(rec["folder"], {"mic": agent, "system": caller}),
                 "exit": rec["exit"],
             }
             offset = report[f"record_{key}"]["fidelity"]["system"]["lag_s"]
@@ -295,7 +300,7 @@ def render(r: dict) -> str:
          f"| recorder CPU while recording (no live transcript) | ≤ 5 % of a core | {c['cpu_pct_of_one_core']:.1f} % / {e['cpu_pct_of_one_core']:.1f} % |",
          f"| kill -9 of the recorder ({k['trials']} trials): audio lost per channel | ≤ 1 s | max {k['max_lost_s']:.2f} s, mean {k['mean_lost_s']:.2f} s |",
          f"| recovery offered on the first restart / corrupt databases | all / 0 | {k['offered_on_first_restart']} of {k['trials']} / {k['corrupt_databases']} |",
-         f"| echo (caller also in the mic at −3 dB): remote words as \"You\" | ≤ 2 % | {ec['with_echo_canceller']['remote_as_you_pct']:.1f} % "
+         f"| echo (laptop speaker: the mic hears the caller at −3 dB, an in-server loopback{', ' + r['date_echo'] if r.get('date_echo') else ''}): remote words as \"You\" | ≤ 2 % | {ec['with_echo_canceller']['remote_as_you_pct']:.1f} % "
          f"({ec['with_echo_canceller']['remote_as_you']} of {ec['with_echo_canceller']['remote_words']}); without the canceller "
          f"{ec['without_echo_canceller']['remote_as_you_pct']:.1f} % |",
          f"| cpWER: recorded as mic + system vs the same call imported as a stereo file | no worse | {a['live']['cpwer']:.1f} % vs {a['stereo']['cpwer']:.1f} % "

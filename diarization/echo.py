@@ -57,6 +57,9 @@ def _fine_lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> t
     return lag + float(np.clip(frac, -0.5, 0.5)), float(vals[k] / denom)
 
 
+JUMP = 4.0  # samples off the drift's trend between two estimates a second apart: a jump
+
+
 def track_delay(mic: np.ndarray, ref: np.ndarray, *, step_s: float = 1.0, span_s: float = 2.0, max_lag_s: float = 0.4,
                 min_corr: float = 0.3) -> np.ndarray | None:
     """The delay (samples, fractional) of ``ref`` inside ``mic`` at every sample, from
@@ -79,16 +82,20 @@ def track_delay(mic: np.ndarray, ref: np.ndarray, *, step_s: float = 1.0, span_s
     at, lags = at[keep], lags[keep]
     if len(at) < 3:
         return np.full(len(mic), float(np.median(lags))) if len(at) else None
-    # a straight line per ±6 s (clock drift is linear; a room or a resampler moves it slowly)
+    # the delay moves in two ways: a slow drift (clocks, ~1.6 samples a second at 100 ppm) and
+    # jumps (a buffer the audio stack dropped or added: tens of samples at once). Pieces between
+    # jumps get a straight line per ±6 s of their own; nothing is smoothed across a jump.
+    steps = np.diff(lags)
+    trend = np.array([np.median(steps[max(0, i - 3): i + 4]) for i in range(len(steps))]) if len(steps) else steps
+    piece = np.r_[0, np.cumsum(np.abs(steps - trend) > JUMP)]
     w = 6.0 * SR
     fit = np.empty(len(at))
     for i, c in enumerate(at):
-        near = np.abs(at - c) <= w
+        near = (np.abs(at - c) <= w) & (piece == piece[i])
         if near.sum() >= 3 and np.ptp(at[near]) > 0:
-            slope, icpt = np.polyfit(at[near] - c, lags[near], 1)
-            fit[i] = icpt
+            fit[i] = np.polyfit(at[near] - c, lags[near], 1)[1]
         else:
-            fit[i] = lags[i]
+            fit[i] = float(np.median(lags[near]))
     x = np.arange(len(mic), dtype=np.float64)
     out = np.interp(x, at, fit)
     for side, (a, b) in (("head", (0, 1)), ("tail", (-2, -1))):  # beyond the first/last estimate: carry the slope on
@@ -96,7 +103,32 @@ def track_delay(mic: np.ndarray, ref: np.ndarray, *, step_s: float = 1.0, span_s
         sel = x < at[0] if side == "head" else x > at[-1]
         ref_at, ref_fit = (at[0], fit[0]) if side == "head" else (at[-1], fit[-1])
         out[sel] = ref_fit + slope * (x[sel] - ref_at)
+    for i in np.flatnonzero(np.diff(piece)):  # a jump between two estimates: find where, to 0.2 s
+        a, b = int(at[i]), int(at[i + 1])
+        t = _jump_at(mic, ref, a, b, out[a], out[b])
+        out[a:t], out[t:b] = out[a], out[b]
     return out
+
+
+def _jump_at(mic: np.ndarray, ref: np.ndarray, a: int, b: int, before: float, after: float, step: int = SR // 5) -> int:
+    """Where between samples ``a`` and ``b`` the delay jumps from ``before`` to ``after``: the
+    split that best explains each 0.2-s stretch by one delay or the other."""
+    edges = list(range(a, b, step)) + [b]
+    if len(edges) < 3:
+        return (a + b) // 2
+    gain = []
+    for s, e in zip(edges[:-1], edges[1:]):
+        m = mic[s:e].astype(np.float64)
+        fit = []
+        for d in (before, after):
+            i0 = s - int(round(d))
+            r = ref[max(0, i0): max(0, i0 + (e - s))].astype(np.float64)
+            r = np.r_[np.zeros(max(0, -i0)), r][: e - s]
+            r = np.r_[r, np.zeros(e - s - len(r))]
+            fit.append(abs(float(np.dot(m, r))) / (np.sqrt(float(np.dot(r, r)) * float(np.dot(m, m))) + 1e-12))
+        gain.append(fit[0] - fit[1])  # > 0: the delay before the jump explains it better
+    score = np.r_[0.0, np.cumsum(gain)]  # split after k stretches: sum of the first k gains
+    return edges[int(np.argmax(score))]
 
 
 def _shift(x: np.ndarray, lag: int) -> np.ndarray:
@@ -134,6 +166,11 @@ def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_l
         ref = np.r_[ref, np.zeros(len(mic) - len(ref), dtype=np.float32)]
     ref = ref[: len(mic)]
     delay = track_delay(mic, ref, max_lag_s=max_lag_s)  # None: never clearly heard (then per block, as found)
+    if delay is not None:  # the system track moved onto the mic's time, sample by sample (jumps included)
+        whole = np.rint(delay)
+        src = np.arange(len(mic)) - whole.astype(np.int64)
+        ref = np.where((src >= 0) & (src < len(ref)), ref[np.clip(src, 0, len(ref) - 1)], 0.0).astype(np.float32)
+        delay = delay - whole  # what is left: a fraction of a sample, applied per frame as a phase ramp
     block, hop = int(block_s * SR), int(block_s * SR) // 2
     out = np.zeros(len(mic), dtype=np.float64)
     weight = np.zeros(len(mic), dtype=np.float64)
@@ -152,16 +189,15 @@ def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_l
         if np.sum(r**2) > 1e-6 * len(r) and len(m) > 1024:
             lag, corr = _lag(m, r, int(max_lag_s * SR), int(0.05 * SR))
             residual = None
-            if delay is not None:  # the tracked delay: a whole number of samples here, the rest as phase
-                lag = int(round(float(np.median(delay[s:e]))))
-                residual = delay[s:e] - lag
+            if delay is not None:
+                lag, residual = 0, delay[s:e]
             if corr >= min_corr:
                 c = _cancel_block(m, _shift(r, lag), residual=residual)
                 em, ec = float(np.sum(m.astype(np.float64) ** 2)), float(np.sum(c.astype(np.float64) ** 2))
                 if ec < em:  # only ever take energy away
                     cleaned = c
                     echo_blocks += 1
-                    lags.append(lag)
+                    lags.append(lag if delay is None else float(np.median(whole[s:e])))
                     before += em
                     removed += em - ec
         out[s:e] += cleaned * win

@@ -184,6 +184,25 @@ def test_echo_canceller_follows_two_sound_devices_whose_clocks_drift_apart(ppm):
     assert report.echo_blocks >= report.blocks // 2
 
 
+def test_echo_canceller_follows_a_delay_that_jumps():
+    """An audio stack that drops or adds a buffer (PulseAudio's loopback does, to keep its
+    latency): the echo's delay jumps by ~7 ms at once, twice in a minute."""
+    from bench.signals import to_16k
+    from tests.conftest import eval_item
+
+    remote, sr = sf.read(eval_item("phone_call_40", "caller"), dtype="float32")
+    local, _ = sf.read(eval_item("phone_call_40", "agent"), dtype="float32")
+    remote, local = to_16k(remote, sr)[: 60 * SR], to_16k(local, sr)[: 60 * SR]
+    n = np.arange(len(remote))
+    delay = 0.045 * SR - 120 * (n > 21.3 * SR) + 100 * (n > 43.7 * SR)  # 45 ms, then 37.5, then 43.75
+    echo = 0.708 * np.interp(n - delay, n, remote, left=0, right=0).astype(np.float32)
+    cleaned, _ = cancel_echo(local + echo, remote)
+    residual = (cleaned - local).astype(np.float64)
+    for a, b in ((15, 27), (38, 50)):  # around each jump
+        e = echo[a * SR: b * SR].astype(np.float64)
+        assert 10 * np.log10(np.sum(e**2) / np.sum(residual[a * SR: b * SR] ** 2)) >= 20, (a, b)
+
+
 def test_backends_that_cannot_run_here_say_why():
     with pytest.raises(CaptureUnavailable, match="only on Windows"):
         WasapiLoopbackBackend(platform="linux").devices()
