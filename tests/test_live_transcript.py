@@ -59,7 +59,9 @@ def test_live_transcript_of_a_replayed_call(pulse, engine, store, tmp_path):
 
     committed = [e for e in events if isinstance(e, LiveCommitted)]
     partial = [e for e in events if isinstance(e, LivePartial) and e.words]
-    assert committed and partial  # provisional text was shown before it was committed
+    # provisional text was shown before it was committed, unless the machine fell behind: then
+    # the governor drops interim decodes first (counted), never the committed text
+    assert committed and (partial or live.governor.skipped > 0)
     for channel in ("mic", "system"):
         starts = [w.start for e in committed if e.channel == channel for w in e.words]
         assert starts and starts == sorted(starts), channel  # in order

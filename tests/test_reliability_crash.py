@@ -211,7 +211,7 @@ def test_kill_9_during_summaries_leaves_all_of_a_summary_or_none(tmp_path, clip)
         proc = subprocess.Popen([sys.executable, "-m", "meetings.cli", "summarize", "1", "--local"], cwd=REPO, env=env_for(data),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            proc.wait(timeout=whole * (0.5 + i + rng.random()) / trials * 1.2)
+            proc.wait(timeout=whole * (0.05 + 0.8 * (i + rng.random()) / trials))  # inside the run, however busy the machine
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
