@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--no-der", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the runs of other lengths already in long.json")
     args = ap.parse_args(argv)
     from diarization import bounded
 
@@ -195,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
             "caps": f"{bounded.MAX_CLUSTER_EMBEDDINGS} chunk embeddings, {bounded.MAX_CLUSTER_WINDOWS} voice windows"}
     runs = []
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.keep and (args.out / "long.json").exists():
+        runs = [r for r in json.loads((args.out / "long.json").read_text())["runs"] if round(r["minutes"] / 10) not in {round(m / 10) for m in args.minutes}]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory(prefix="parley-long-") as tmp:
             tmp = Path(tmp)
@@ -203,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"long: {minutes:g} min meeting ({pieces} files joined), importing ...", file=sys.stderr, flush=True)
             before = load()
             r = run_import(wav, tmp / "data", tmp / "import.log")
-            r.update(minutes=round(duration / 60, 2), audio_s=round(duration, 1), rtf=round(r["wall_s"] / duration, 4),
+            r.update(commit=commit, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), minutes=round(duration / 60, 2), audio_s=round(duration, 1), rtf=round(r["wall_s"] / duration, 4),
                      cpu_rtf=round(r["cpu_s"] / duration, 4), files_joined=pieces, load_before=before, load_after=load(),
                      **meeting_counts(tmp / "data"))
             r["log_tail"] = (tmp / "import.log").read_text()[-1500:]
@@ -213,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as exc:  # the timing still counts
                     r["der"] = {"error": repr(exc)[:300]}
             runs.append(r)
+            runs.sort(key=lambda x: x["minutes"])
             print(f"long: {minutes:g} min: {r['wall_s']} s ({r['rtf']}x), peak {r['peak_rss_mb']} MB, load {before} -> {r['load_after']}", file=sys.stderr, flush=True)
             (args.out / "long.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
             (args.out / "long.md").write_text(render(runs, meta))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from meetings.errors import Cancelled
+from meetings.memory import release_free_memory
 from meetings.types import AsrSegment, Transcript, Word
 
 from .models import EMBEDDED_ASR, Device, load_whisper
@@ -139,6 +140,7 @@ class Transcriber:
                     progress(min(seg.end, duration), duration)
             if progress is not None:
                 progress(w1, duration)
+            release_free_memory(0.0)  # between windows (meetings/memory.py)
         return Transcript(segments=tuple(segments), language=language or "en", model=self.options.model)
 
     def transcribe_clip(self, audio: np.ndarray, offset: float) -> tuple[Word, ...]:

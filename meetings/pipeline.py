@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from capture.decode import decode_to_wav, file_sha256, read_mono
 from meetings.errors import Cancelled, ParleyError, SaveFailed, StoreError
 from meetings.files import private_dir, write_private
+from meetings.memory import release_free_memory
 from meetings.events import EventSink, Failed, Finished, Progress, StageDone
 from diarization.channels import Route
 from meetings.types import Diarization, PipelineOptions, Transcript, Turn
@@ -125,6 +126,7 @@ class Engine:
         self.models.reset_cancel()
 
     def check_cancel(self) -> None:
+        release_free_memory()  # called between batches of every long stage (meetings/memory.py)
         if self._cancel.is_set():
             raise Cancelled("import cancelled")
 
@@ -287,9 +289,10 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
             num_speakers=o.num_speakers,
             min_speakers=o.min_speakers,
             max_speakers=o.max_speakers,
-            progress=lambda step, done, total: emit(Progress("diarize", done or 0, total, step)),
+            progress=lambda step, done, total: (release_free_memory(), emit(Progress("diarize", done or 0, total, step))),
         )
         del audio
+        release_free_memory(0.0)
         timings.append(StageTiming("diarize", time.perf_counter() - t0))
         emit(StageDone("diarize", timings[-1].seconds))
         engine.check_cancel()
