@@ -254,6 +254,27 @@ def run_calls(eval_dir: Path, engine, tmp: Path, names: list[str]) -> list[dict]
     return out
 
 
+def run_bias_sweep(eval_dir: Path, engine, tmp: Path, names: list[str]) -> dict:
+    """The telephone-band speech bias swept over every narrowband file: the real call's mono mix,
+    the built calls' mono mixes and ``pyannote_sample_call`` (bench/calls.py: bias_sweep)."""
+    from bench import calls, scoring
+    from capture.decode import decode_to_wav, read_mono
+
+    items = []
+
+    def add(name, path, ref=None):
+        wav = tmp / f"{name}.sweep.wav"
+        info = decode_to_wav(path, wav)
+        items.append((name, read_mono(wav), ref or scoring.load_reference(eval_dir, name, info.duration)))
+
+    for name in ("phone_call_40", "pyannote_sample_call"):  # the real calls (their mono mix)
+        if (eval_dir / name).exists():
+            add(name, scoring.audio_path(eval_dir, name))
+    for c in calls.default_calls(eval_dir, names):
+        add(f"{c.name} (mono)", calls.write_call(c, tmp / "calls")["mono"], calls.reference(c))
+    return calls.bias_sweep(engine.diarizer, items)
+
+
 def whole_process(files: list[Path], tmp: Path) -> dict:
     """Concatenate the files and time a real `parley import` subprocess (model loading included)."""
     import soundfile as sf
@@ -283,11 +304,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-calls", action="store_true", help="skip the two-party calls (real and built from eval speakers)")
     ap.add_argument("--no-variants", action="store_true", help="skip the stage variants (leave-one-out report)")
     ap.add_argument("--render-only", action="store_true", help="rewrite the report from its JSON twin (no models run)")
+    ap.add_argument("--only-calls", action="store_true", help="rerun only the two-party calls and the telephone-band sweep; "
+                    "the rest of the JSON twin is kept")
     args = ap.parse_args(argv)
     if args.render_only:
         args.out.write_text(render(json.loads(args.out.with_suffix(".json").read_text()), args))
         print(f"wrote {args.out}", file=sys.stderr)
         return 0
+    if args.only_calls:
+        return _only_calls(args)
 
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
     from diarization.diarize import PYANNOTE_DEFAULT_PARAMS, Diarizer
@@ -326,16 +351,38 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"mixed {a}+{b}", file=sys.stderr)
         pool = [n.strip() for n in (args.eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
         call_results = [] if args.no_calls else run_calls(args.eval_dir, engine, tmp, pool)
+        bias_sweep = {} if args.no_calls else run_bias_sweep(args.eval_dir, engine, tmp, pool)
         from bench import scoring
 
         whole = None if args.no_whole else whole_process([scoring.audio_path(args.eval_dir, n) for n in names], tmp)
         from bench import startup
 
         start = None if args.no_whole else startup.measure(tmp)
-    report = {"files": [asdict(r) for r in results], "calls": call_results, "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "startup": start, "machine": machine()}
+    report = {"files": [asdict(r) for r in results], "calls": call_results, "calls_bias": bias_sweep, "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "startup": start, "machine": machine()}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     args.out.write_text(render(report, args))
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _only_calls(args) -> int:
+    """``--only-calls``: the calls and the telephone-band sweep rerun, stored in the JSON twin."""
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    from meetings.pipeline import Engine
+    from meetings.types import PipelineOptions
+
+    twin = args.out.with_suffix(".json")
+    report = json.loads(twin.read_text()) if twin.exists() else {"files": []}
+    engine = Engine(PipelineOptions(device="cpu"))
+    engine.models.wait()
+    pool = [n.strip() for n in (args.eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        report["calls"] = run_calls(args.eval_dir, engine, tmp, pool)
+        report["calls_bias"] = run_bias_sweep(args.eval_dir, engine, tmp, pool)
+    twin.write_text(json.dumps(report, indent=1))
+    args.out.write_text(render(report, args))
+    print(f"wrote {twin} and {args.out}", file=sys.stderr)
     return 0
 
 
@@ -476,6 +523,9 @@ def render(report: dict, args) -> str:
     L.extend(loo.render_out_of_sample(files))
     L.extend(_render_export(files))
     L.extend(calls_mod.render_calls(report.get("calls") or []))
+    from diarization.band import NARROWBAND_SPEECH_BIAS
+
+    L.extend(calls_mod.render_bias(report.get("calls_bias") or {}, NARROWBAND_SPEECH_BIAS))
     L.append("\n## Speed (this machine, CPU)\n")
     stages = {}
     for f in files:

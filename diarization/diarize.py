@@ -150,6 +150,9 @@ class Diarizer:
         if device.kind == "cuda":
             self.pipeline.to(torch.device("cuda"))
         self._cancel = threading.Event()
+        #: log-odds off the no-speech class on telephone-band audio (None: diarization.band's default; 0: off)
+        self.speech_bias: float | None = None
+        self.narrowband = False
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -201,11 +204,35 @@ class Diarizer:
                 progress(step_name, completed, total)
 
         file = {"waveform": torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None], "sample_rate": sample_rate, "uri": "meeting"}
-        with torch.inference_mode():
+        with torch.inference_mode(), self._band_matched(audio, sample_rate):
             out = self.pipeline(
                 file, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, hook=hook
             )
         return self._convert(out)
+
+    def _band_matched(self, audio: np.ndarray, sample_rate: int):
+        """Telephone-band audio: the segmentation's no-speech class handicapped for this call
+        (:mod:`diarization.band`); ``self.narrowband`` says what the last call decided."""
+        from contextlib import contextmanager
+
+        from .band import NARROWBAND_SPEECH_BIAS, BiasedPowerset, is_narrowband
+
+        @contextmanager
+        def swap():
+            inference = getattr(self.pipeline, "_segmentation", None)
+            base = getattr(inference, "conversion", None)
+            self.narrowband = is_narrowband(audio, sample_rate)
+            bias = self.speech_bias if self.speech_bias is not None else NARROWBAND_SPEECH_BIAS
+            if not self.narrowband or not bias or not hasattr(base, "max_set_size"):  # wideband, or not a powerset model
+                yield
+                return
+            inference.conversion = BiasedPowerset(base, bias)
+            try:
+                yield
+            finally:
+                inference.conversion = base
+
+        return swap()
 
     def _convert(self, out) -> Diarization:
         annotation, exclusive = out.speaker_diarization, out.exclusive_speaker_diarization
