@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, nargs="+", default=[10, 30])
     ap.add_argument("--seed", type=int, default=1616)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--keep", action="store_true", help="keep the meetings of other lengths already in bounded.json")
     args = ap.parse_args(argv)
     from diarization.diarize import Diarizer
 
@@ -165,11 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     diarizer = Diarizer()
     runs = []
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.keep and (args.out / "bounded.json").exists():
+        runs = [r for r in json.loads((args.out / "bounded.json").read_text())["runs"] if round(r["minutes"]) not in {round(m) for m in args.minutes}]
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory(prefix="parley-bounded-") as tmp:
             wav = Path(tmp) / "meeting.wav"
             duration, ref, _ = build_meeting(pool, minutes * 60, args.seed + int(minutes), wav)
-            runs.append(run_meeting(diarizer, wav, ref, duration))
+            runs.append({**run_meeting(diarizer, wav, ref, duration), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": load()})
+            runs.sort(key=lambda r: r["minutes"])
         (args.out / "bounded.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1))
         (args.out / "bounded.md").write_text(render(runs, meta))
     return 0

@@ -152,20 +152,20 @@ def meeting_counts(data_dir: Path) -> dict:
         con.close()
 
 
-def render(runs: list[dict], meta: dict) -> str:
+def render(runs: list[dict], meta: dict, notes: list[str] = ()) -> str:
     L = ["## Long meetings: time and memory against length\n",
          f"`python -m bench.long` ({meta['date']}): meetings built from the speech in bench/data ({meta['pool_minutes']:.1f} min of "
          "13 AMI excerpts, two pyannote examples and a call, joined in a seeded random order per round with 0.3-1.5 s pauses "
          "and ±3 dB gain, repeated to length), each imported by a real `parley import` subprocess with a fresh data folder "
          f"(model loading included). {meta['cpus']} CPUs; clustering caps: {meta['caps']}. Peak RSS from the kernel (`wait4`).\n",
-         "| meeting | wall | × real time | CPU time | peak RSS | turns | words | DER (collar 0.25) | speakers ref / found | load before → after |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+         "| meeting | wall | × real time | CPU time (× audio) | peak RSS | turns | words | DER (collar 0.25) | speakers ref / found | load before → after | commit |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         d = r.get("der", {})
-        L.append(f"| {r['minutes']:.1f} min | {r['wall_s']:.0f} s | **{r['rtf']:.3f}×** | {r['cpu_s']:.0f} s | **{r['peak_rss_mb']:.0f} MB** | "
+        L.append(f"| {r['minutes']:.1f} min | {r['wall_s']:.0f} s | **{r['rtf']:.3f}×** | {r['cpu_s']:.0f} s ({r['cpu_s'] / r['audio_s']:.3f}×) | **{r['peak_rss_mb']:.0f} MB** | "
                  f"{r['turns']} | {r['words']} | "
                  f"{d.get('der', float('nan')) * 100:.1f} % | {d.get('speakers_ref', '?')} / {d.get('speakers_hyp', '?')} | "
-                 f"{r['load_before'][0]} → {r['load_after'][0]} |")
+                 f"{r['load_before'][0]} → {r['load_after'][0]} | {r.get('commit', 'before 459d2e8')} |")
     if len(runs) >= 2:
         a, b = runs[0], runs[-1]
         growth = (b["peak_rss_mb"] - a["peak_rss_mb"]) / max(b["minutes"] - a["minutes"], 1e-9)
@@ -176,6 +176,7 @@ def render(runs: list[dict], meta: dict) -> str:
         L.append(f"\nContended: other processes shared the {meta['cpus']} CPUs during "
                  + ", ".join(f"the {r['minutes']:.0f}-min run (1-min load {r['load_before'][0]} → {r['load_after'][0]})" for r in contended)
                  + "; wall time and real-time factor are then higher than on an idle machine (CPU time is not).")
+    L += [f"\n{n}" for n in notes]
     return "\n".join(L) + "\n"
 
 
@@ -186,7 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--no-der", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the runs of other lengths already in long.json")
+    ap.add_argument("--render-only", action="store_true", help="rewrite long.md from long.json")
     args = ap.parse_args(argv)
+    if args.render_only:
+        report = json.loads((args.out / "long.json").read_text())
+        (args.out / "long.md").write_text(render(report["runs"], report["meta"], report.get("notes", [])))
+        return 0
     from diarization import bounded
 
     names = (DATA / "all.lst").read_text().split()

@@ -109,3 +109,10 @@ def test_plan_windows_cuts_in_pauses_in_one_pass():
     assert spans[0][0] == 0.0 and spans[-1][1] == 7200.0
     assert all(b - a <= 600.0 for a, b in spans)
     assert all(any(p0 <= b <= p1 for p0, p1 in pauses) for _, b in spans[:-1])  # every cut inside a pause
+
+
+def test_giving_freed_memory_back_is_safe_to_call_anywhere():
+    from meetings.memory import release_free_memory
+
+    release_free_memory(0.0)  # glibc: malloc_trim(0); elsewhere nothing
+    release_free_memory()  # throttled: returns at once
