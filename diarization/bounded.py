@@ -66,7 +66,7 @@ def bound_clustering(clustering, cap: float | None = None) -> None:
     def bounded_filter(embeddings, segmentations=None, **kwargs):
         emb, chunk_idx, speaker_idx = filter_embeddings(embeddings, segmentations=segmentations, **kwargs)
         keep = even_subset(len(emb), MAX_CLUSTER_EMBEDDINGS if cap is None else cap)
-        kept["share"] = len(keep) / max(len(emb), 1)
+        kept["share"] = len(keep) / len(emb) if len(emb) else 1.0
         if len(keep) == len(emb):
             return emb, chunk_idx, speaker_idx
         return emb[keep], chunk_idx[keep], speaker_idx[keep]
