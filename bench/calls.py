@@ -270,6 +270,14 @@ def render_calls(results: list[dict]) -> list[str]:
             ft, tt = sum(f["flagged_turns"] for f in fl), sum(f["turns"] for f in fl)
             line += (f"; flags (never fitted on these calls): {wf} of {ww} misattributed words inside flagged turns "
                      f"({100 * wf / max(ww, 1):.0f} %), {ft} of {tt} turns flagged ({100 * ft / max(tt, 1):.0f} %)")
+            merged = [r for r in group if r.get("flags") and r["speakers"] < r["ref_speakers"]]
+            if merged:
+                mw = sum(r["flags"]["wrong_words"] for r in merged)
+                mf = sum(r["flags"]["wrong_in_flagged"] for r in merged)
+                warned = sum(bool(r.get("warnings")) for r in merged)
+                line += (f"; {mw} of those words are in the {len(merged)} call(s) where the parties were merged into one speaker "
+                         f"(a meeting-level failure: {warned} of them warned); in the other calls {wf - mf} of {ww - mw} "
+                         f"({100 * (wf - mf) / max(ww - mw, 1):.0f} %)")
         L.append(line + ".")
     return L
 

@@ -227,6 +227,8 @@ def run_call(name: str, path: Path, ref, engine, tmp: Path, full: bool = True) -
     out["warnings"] = list(getattr(p, "warnings", ())) if full else []
     if turns:
         out["flags"] = {k: v for k, v in asdict(scoring.flag_quality(ref, turns)).items() if k != "bins"}
+        # per turn: confidence, flagged, wrong words, judged words (flag rules can be re-scored from the JSON)
+        out["turn_samples"] = [[t.confidence, bool(t.flagged), w, j] for t, (w, j) in zip(turns, scoring.turn_errors(ref, turns))]
     return out
 
 
@@ -328,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     engine = Engine(PipelineOptions(device="cpu"))
     baseline = Diarizer("embedded", engine.device, PYANNOTE_DEFAULT_PARAMS)
+    baseline.speech_bias = 0.0  # pyannote's own decision, on telephone-band audio too
     engine.models.wait()  # the engine's diarizer loads on a background thread
     load_s = time.perf_counter() - t0
     results = []
