@@ -32,29 +32,31 @@ class EchoReport:
     erle_db: float | None  # echo return loss enhancement over the echo blocks (energy removed)
 
 
-def _lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[int, float]:
-    """Delay of ``ref`` inside ``mic`` (samples) and the normalised correlation at that delay."""
-    n = 1 << int(np.ceil(np.log2(len(mic) + len(ref))))
-    xc = np.fft.irfft(np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n)), n)
-    lags = np.r_[np.arange(0, max_lag + 1), np.arange(-min_lag, 0)]
-    vals = xc[lags % n]
-    k = int(np.argmax(np.abs(vals)))
-    denom = float(np.sqrt(np.sum(mic**2) * np.sum(ref**2))) or 1.0
-    return int(lags[k]), float(abs(vals[k]) / denom)
-
-
-def _fine_lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[float, float]:
-    """``_lag`` to a fraction of a sample (a parabola through the peak and its neighbours)."""
+def _xcorr_peak(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[np.ndarray, int, float]:
+    """The cross-correlation of ``ref`` inside ``mic`` (circular, length a power of two), the
+    delay in [-min_lag, max_lag] samples where its magnitude peaks, and the normalised peak."""
     n = 1 << int(np.ceil(np.log2(len(mic) + len(ref))))
     xc = np.fft.irfft(np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n)), n)
     lags = np.r_[np.arange(0, max_lag + 1), np.arange(-min_lag, 0)]
     vals = np.abs(xc[lags % n])
     k = int(np.argmax(vals))
-    lag = int(lags[k])
+    denom = float(np.sqrt(np.sum(mic**2) * np.sum(ref**2))) or 1.0
+    return xc, int(lags[k]), float(vals[k] / denom)
+
+
+def _lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[int, float]:
+    """Delay of ``ref`` inside ``mic`` (samples) and the normalised correlation at that delay."""
+    _, lag, corr = _xcorr_peak(mic, ref, max_lag, min_lag)
+    return lag, corr
+
+
+def _fine_lag(mic: np.ndarray, ref: np.ndarray, max_lag: int, min_lag: int) -> tuple[float, float]:
+    """``_lag`` to a fraction of a sample (a parabola through the peak and its neighbours)."""
+    xc, lag, corr = _xcorr_peak(mic, ref, max_lag, min_lag)
+    n = len(xc)
     a, b, c = (float(abs(xc[(lag + d) % n])) for d in (-1, 0, 1))
     frac = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) < 0 else 0.0
-    denom = float(np.sqrt(np.sum(mic**2) * np.sum(ref**2))) or 1.0
-    return lag + float(np.clip(frac, -0.5, 0.5)), float(vals[k] / denom)
+    return lag + float(np.clip(frac, -0.5, 0.5)), corr
 
 
 JUMP = 4.0  # samples off the drift's trend between two estimates a second apart: a jump
