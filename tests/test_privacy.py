@@ -36,12 +36,20 @@ _INET4 = re.compile(r'sin_addr=inet_addr\("([0-9.]+)"\)')
 _INET6 = re.compile(r'inet_pton\(AF_INET6, "([0-9a-fA-F:.]+)"')
 
 
+#: variables by which ONNX Runtime 1.32 decides it runs on a build server and keeps its telemetry off
+#: (the names are in its library's strings; CI=true alone silences it, measured): a user's machine has none
+CI_MARKERS = frozenset({
+    "CI", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "TRAVIS", "JENKINS_URL", "CODEBUILD_BUILD_ID",
+    "BUILDKITE", "TEAMCITY_VERSION", "APPVEYOR", "BITBUCKET_BUILD_NUMBER", "ORT_RUNNING_UNIT_TESTS",
+})
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without anything that would turn telemetry off or the hub offline for us."""
+    """The caller's environment as a user's machine has it: nothing that turns telemetry off or the hub offline for us."""
     # XDG_* too: ONNX Runtime writes its device id under $XDG_CACHE_HOME when that is set (CI sets it),
     # so a fresh HOME is the whole of the user's state only without them
     env = {k: v for k, v in os.environ.items()
-           if k not in TELEMETRY_OFF and not k.startswith(("HF_HUB_", "PARLEY_", "XDG_"))}
+           if k not in TELEMETRY_OFF and k not in CI_MARKERS and not k.startswith(("HF_HUB_", "PARLEY_", "XDG_"))}
     env.update(extra)
     return env
 
