@@ -17,6 +17,11 @@ by the clustering's own criterion:
 
 Below the caps nothing changes: a meeting shorter than about an hour is clustered exactly as before.
 Memory is O(cap²) for the linkage plus O(n·clusters) for the assignment; time likewise.
+
+After clustering, pyannote rebuilds the diarization from a (chunks × frames × speakers) float64
+array of the clustered segmentation (a 2-hour meeting with 38 speakers: ~1.3 GB, the peak of the
+whole import). :class:`ClusteredChunks` yields that array one chunk at a time to the overlap-add
+that consumes it, with the same numbers.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ import math
 
 import numpy as np
 
-__all__ = ["MAX_CLUSTER_EMBEDDINGS", "MAX_CLUSTER_WINDOWS", "keep_count", "even_subset", "bound_clustering", "assign_to_clusters"]
+__all__ = [
+    "MAX_CLUSTER_EMBEDDINGS", "MAX_CLUSTER_WINDOWS", "keep_count", "even_subset", "bound_clustering", "assign_to_clusters",
+    "ClusteredChunks",
+]
 
 #: chunk embeddings that enter pyannote's linkage (≈ 20-35 minutes of speech; 4,000² float64 ≈ 64 MB)
 MAX_CLUSTER_EMBEDDINGS = 4000
@@ -114,3 +122,36 @@ def assign_to_clusters(unit: np.ndarray, labels: np.ndarray, level: float, block
         fresh += len(alone)
     order: dict[int, int] = {}
     return np.array([order.setdefault(int(c), len(order)) for c in labels], dtype=int)
+
+
+class ClusteredChunks:
+    """pyannote's clustered segmentation, ``(chunks, frames, clusters)``, made one chunk at a time.
+
+    Chunk ``c``'s column ``k`` is the max over the local speakers that clustering put in ``k``;
+    a cluster with no local speaker in the chunk is ``fill`` (pyannote's own reconstruction uses
+    NaN, "not seen here"; 0 gives soft activations that count the chunk as silent). It stands in
+    for the dense ``SlidingWindowFeature`` where only ``data.shape``, ``sliding_window`` and
+    iteration over ``(chunk, scores)`` are used: ``Inference.aggregate`` and so ``to_diarization``.
+    Memory: one chunk's frames × clusters instead of all of them; ``data`` is a zero-byte view.
+    """
+
+    def __init__(self, segmentations, hard_clusters: np.ndarray, fill: float, skip: tuple[int, ...] = (-2,)):
+        self._segmentations = segmentations
+        self._clusters = np.asarray(hard_clusters)
+        self._fill = fill
+        self._skip = skip
+        num_chunks, num_frames, _ = segmentations.data.shape
+        num_clusters = max(int(np.max(self._clusters)) + 1, 1) if self._clusters.size else 1
+        self.sliding_window = segmentations.sliding_window
+        self.data = np.broadcast_to(np.zeros((), dtype=np.float32), (num_chunks, num_frames, num_clusters))
+
+    def __iter__(self):
+        windows, data = self.sliding_window, self._segmentations.data
+        _, num_frames, num_clusters = self.data.shape
+        for c, cluster in enumerate(self._clusters):
+            seg = data[c]
+            out = np.full((num_frames, num_clusters), self._fill, dtype=np.float32)
+            for k in np.unique(cluster):
+                if k not in self._skip:
+                    out[:, k] = np.max(seg[:, cluster == k], axis=1)
+            yield windows[c], out

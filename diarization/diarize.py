@@ -23,6 +23,7 @@ import diarization  # noqa: F401  (privacy env defaults before pyannote is impor
 from meetings.errors import Cancelled, ModelUnavailable
 from meetings.types import Activations, Diarization, SpeakerSegment
 
+from .bounded import ClusteredChunks
 from .models import (
     COMMUNITY_1,
     EMBEDDED_DIARIZATION,
@@ -71,7 +72,7 @@ def _parley_pipeline_class():
     from pyannote.audio.pipelines import SpeakerDiarization
 
     class ParleyDiarization(SpeakerDiarization):
-        """pyannote's pipeline, also keeping soft per-speaker activations (no behaviour change)."""
+        """pyannote's pipeline, also keeping soft per-speaker activations, rebuilt chunk by chunk (same output)."""
 
         def apply(self, file, **kwargs):
             self._soft = None
@@ -79,24 +80,17 @@ def _parley_pipeline_class():
             return super().apply(file, **kwargs)
 
         def reconstruct(self, segmentations, hard_clusters, count):
+            # pyannote's own builds the whole (chunks, frames, clusters) array in float64 first:
+            # the same result, chunk by chunk (bounded.ClusteredChunks)
             if getattr(self, "_soft", None) is None:
-                num_chunks, num_frames, _ = segmentations.data.shape
-                k_max = int(np.max(hard_clusters)) + 1
-                clustered = np.zeros((num_chunks, num_frames, max(k_max, 1)), dtype=np.float32)
-                for c, (cluster, (_, seg)) in enumerate(zip(hard_clusters, segmentations)):
-                    for k in np.unique(cluster):
-                        if k >= 0:
-                            clustered[c, :, k] = np.max(seg[:, cluster == k], axis=1)
-                from pyannote.core import SlidingWindowFeature
-
                 self._soft = Inference.aggregate(
-                    SlidingWindowFeature(clustered, segmentations.sliding_window),
+                    ClusteredChunks(segmentations, hard_clusters, fill=0.0, skip=(-2, -1)),
                     count.sliding_window,
                     hamming=False,
                     missing=0.0,
                     skip_average=False,
                 )
-            return super().reconstruct(segmentations, hard_clusters, count)
+            return self.to_diarization(ClusteredChunks(segmentations, hard_clusters, fill=np.nan), count)
 
         def to_annotation(self, *args, **kwargs):
             annotation = super().to_annotation(*args, **kwargs)

@@ -116,3 +116,61 @@ def test_giving_freed_memory_back_is_safe_to_call_anywhere():
 
     release_free_memory(0.0)  # glibc: malloc_trim(0); elsewhere nothing
     release_free_memory()  # throttled: returns at once
+
+
+def _segmentation(num_chunks: int, num_frames: int = 589, local: int = 3, seed: int = 0):
+    """A pyannote-shaped raw segmentation (10-s chunks every second) and a clustering of it."""
+    from pyannote.core import SlidingWindow, SlidingWindowFeature
+
+    rng = np.random.default_rng(seed)
+    data = rng.random((num_chunks, num_frames, local)).astype(np.float32)
+    clusters = rng.integers(0, 7, size=(num_chunks, local))
+    clusters[rng.random((num_chunks, local)) < 0.3] = -2  # inactive local speakers
+    segmentations = SlidingWindowFeature(data, SlidingWindow(start=0.0, duration=10.0, step=1.0))
+    frames = SlidingWindow(start=0.0, duration=0.0619375, step=0.016875)
+    n_frames = int((num_chunks + 9) / frames.step) + 2
+    count = SlidingWindowFeature(rng.integers(0, 3, size=(n_frames, 1)).astype(np.uint8), frames)
+    return segmentations, clusters, count
+
+
+def test_chunked_reconstruction_equals_pyannotes():
+    """The diarization rebuilt chunk by chunk is pyannote's own, value for value."""
+    from types import SimpleNamespace
+
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    segmentations, clusters, count = _segmentation(60)
+    dense = SpeakerDiarization.reconstruct(
+        SimpleNamespace(to_diarization=SpeakerDiarization.to_diarization), segmentations, clusters, count
+    )
+    chunked = SpeakerDiarization.to_diarization(bounded.ClusteredChunks(segmentations, clusters, fill=np.nan), count)
+    assert dense.data.shape == chunked.data.shape and dense.data.sum() > 0
+    np.testing.assert_array_equal(dense.data, chunked.data)
+    assert dense.sliding_window.start == chunked.sliding_window.start
+
+
+def test_chunked_soft_activations_equal_the_dense_average():
+    from pyannote.audio.core.inference import Inference
+    from pyannote.core import SlidingWindowFeature
+
+    segmentations, clusters, count = _segmentation(40, seed=1)
+    dense = np.zeros((40, 589, 7), dtype=np.float32)
+    for c in range(40):
+        for k in np.unique(clusters[c]):
+            if k >= 0:
+                dense[c, :, k] = segmentations.data[c][:, clusters[c] == k].max(axis=1)
+    args = dict(hamming=False, missing=0.0, skip_average=False)
+    want = Inference.aggregate(SlidingWindowFeature(dense, segmentations.sliding_window), count.sliding_window, **args)
+    got = Inference.aggregate(bounded.ClusteredChunks(segmentations, clusters, fill=0.0, skip=(-2, -1)), count.sliding_window, **args)
+    np.testing.assert_allclose(got.data, want.data, rtol=0, atol=1e-6)
+
+
+def test_chunked_reconstruction_never_holds_the_whole_array():
+    """A 2-hour meeting's worth of chunks: pyannote's dense array alone would be chunks × frames × clusters × 8 bytes."""
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    segmentations, clusters, count = _segmentation(1200, seed=2)
+    dense_bytes = 1200 * 589 * 7 * 8
+    out, peak = peak_bytes(lambda: SpeakerDiarization.to_diarization(bounded.ClusteredChunks(segmentations, clusters, fill=np.nan), count))
+    assert out.data.shape[1] == 7
+    assert peak < dense_bytes / 4, (peak, dense_bytes)
