@@ -37,6 +37,7 @@ from bench.signals import to_16k, xcorr_peak
 
 REPO = Path(__file__).resolve().parent.parent
 SR = 16_000
+PLAY_RATE = 48_000  # bench.pulse's null sinks
 
 
 def build_tracks(eval_dir: Path, minutes: float, tmp: Path):
@@ -50,8 +51,12 @@ def build_tracks(eval_dir: Path, minutes: float, tmp: Path):
     mic = np.zeros_like(system)
     a = to_16k(agent, sr)[: len(system)]
     mic[: len(a)] = a
-    sf.write(tmp / "system.wav", system, SR, subtype="PCM_16")
-    sf.write(tmp / "mic.wav", mic, SR, subtype="PCM_16")
+    # played at the sinks' rate, as a meeting app plays: a 16-kHz file would be resampled by the
+    # server on playback, with the top of the speech band cut (no real call has that)
+    import soxr
+
+    sf.write(tmp / "system.wav", soxr.resample(system, SR, PLAY_RATE, "HQ"), PLAY_RATE, subtype="PCM_16")
+    sf.write(tmp / "mic.wav", soxr.resample(mic, SR, PLAY_RATE, "HQ"), PLAY_RATE, subtype="PCM_16")
     return tmp / "mic.wav", tmp / "system.wav", system, track.words, track.rttm
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,15 @@ class Device:
     kind: str
     backend: str
     default: bool = False
+    #: the source's own sample rate (0: unknown): the recorder opens it at this rate and resamples
+    #: itself, so the server's resampler (which may cut the top of the speech band) is not used
+    rate: int = 0
+
+
+def _spec_rate(spec: str) -> int:
+    """The rate in a PulseAudio sample specification ("s16le 2ch 48000Hz" → 48000; 0 if none)."""
+    m = re.search(r"(\d+)\s*Hz", spec or "")
+    return int(m.group(1)) if m else 0
 
 
 class InputStream:
@@ -185,7 +195,8 @@ class PortAudioBackend:
         out = []
         for i, d in enumerate(sd.query_devices()):
             if d["max_input_channels"] > 0:
-                out.append(Device(d["name"], d["name"], "mic", self.name, i == default_in))
+                out.append(Device(d["name"], d["name"], "mic", self.name, i == default_in,
+                                  int(d.get("default_samplerate") or 0)))
         return out
 
     def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
@@ -231,7 +242,8 @@ class PulseBackend:
             is_monitor = s.get("monitor_source") not in (None, "", "n/a") or s["name"].endswith(".monitor")
             kind = "system" if is_monitor else "mic"
             default = s["name"] == (default_monitor if is_monitor else default_source)
-            out.append(Device(s["name"], s.get("description") or s["name"], kind, self.name, default))
+            out.append(Device(s["name"], s.get("description") or s["name"], kind, self.name, default,
+                              _spec_rate(s.get("sample_specification", ""))))
         return out
 
     def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
@@ -379,11 +391,11 @@ class MacLoopbackBackend:
     def devices(self) -> list[Device]:
         if self.platform != "darwin":
             raise CaptureUnavailable("the macOS system-audio backend runs only on macOS")
-        found = [Device(d.id, d.name, "system", self.name, False) for d in self.portaudio.devices()
+        found = [Device(d.id, d.name, "system", self.name, False, d.rate) for d in self.portaudio.devices()
                  if any(k in d.name.lower() for k in LOOPBACK_NAMES)]
         if not found:
             raise CaptureUnavailable(MAC_HELP)
-        return [Device(d.id, d.name, d.kind, d.backend, i == 0) for i, d in enumerate(found)]
+        return [Device(d.id, d.name, d.kind, d.backend, i == 0, d.rate) for i, d in enumerate(found)]
 
     def open(self, device: Device, samplerate: int, blocksize: int, callback: BlockCallback) -> InputStream:
         try:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from capture.devices import CaptureUnavailable, Device, backend_for
+from capture.resample import StreamResampler
 from capture.wavfile import CrashSafeWav
 from meetings.events import CaptureFailed, DeviceBack, DeviceLost, EventSink
 
@@ -132,6 +133,7 @@ class _Channel:
     settle_since: float = 0.0
     pending: list = field(default_factory=list)
     generation: int = 0  # blocks of an older stream (one the server moved elsewhere) are not this device's
+    resampler: StreamResampler | None = None  # the current stream's (its rate → the recording's)
 
 
 class Recorder:
@@ -213,6 +215,9 @@ class Recorder:
         if self.error is None:
             try:
                 self._drain(time.monotonic(), final=True)
+                for ch in self._channels:  # the few ms the resampler's filter still holds
+                    if ch.resampler is not None and ch.got_audio and not ch.lost:
+                        self._write(ch, ch.resampler.flush())
             except OSError as exc:
                 self._fail(exc)
         self.close_files()
@@ -261,19 +266,23 @@ class Recorder:
         backend = self._backend_for(ch.spec.role)
 
         generation = ch.generation
+        # the source's own rate where it is known (and above ours): no resampling in the server
+        rate = device.rate if device.rate > self.samplerate else self.samplerate
+        resampler = StreamResampler(rate, self.samplerate)
+        blocksize = max(1, int(round(self.blocksize * rate / self.samplerate)))
 
         def callback(block: np.ndarray, overflowed: bool, delay: float = 0.0, ch=ch) -> None:
             if overflowed:
                 ch.overflows += 1
             try:
-                ch.queue.put_nowait((block, time.monotonic(), delay, generation))
+                ch.queue.put_nowait((block, time.monotonic(), delay, generation, resampler))
             except queue.Full:
                 ch.dropped += 1
-                ch.dropped_frames += len(block)
+                ch.dropped_frames += int(round(len(block) * self.samplerate / rate))
 
-        stream = backend.open(device, self.samplerate, self.blocksize, callback)
+        stream = backend.open(device, rate, blocksize, callback)
         stream.start()
-        ch.backend, ch.stream, ch.device = backend, stream, device
+        ch.backend, ch.stream, ch.device, ch.resampler = backend, stream, device, resampler
         ch.opened_at = time.monotonic()
 
     def _candidates(self, ch: _Channel) -> list[Device]:
@@ -354,11 +363,13 @@ class Recorder:
             burst = []
             while True:
                 try:
-                    block, arrived, delay, generation = ch.queue.get_nowait()
+                    block, arrived, delay, generation, resampler = ch.queue.get_nowait()
                 except queue.Empty:
                     break
                 if generation == ch.generation:
-                    burst.append((block[:, 0], arrived - delay, arrived))  # (audio, captured, arrived)
+                    # at the recording's rate; captured = when its last *output* sample was heard
+                    audio, held = resampler(block[:, 0])
+                    burst.append((audio, arrived - delay - held, arrived))  # (audio, captured, arrived)
             if burst and not ch.settling and (burst[0][1] - ch.last_arrival > ARRIVAL_GAP or not ch.got_audio):
                 ch.settling, ch.settle_since = True, now
             if ch.settling:
@@ -444,7 +455,8 @@ class Recorder:
             self.manifest["stats"] = {
                 ch.spec.role: {"seconds": round(ch.wav.seconds, 3), "overflows": ch.overflows, "dropped_blocks": ch.dropped,
                                "gaps": [[round(s, 3), round(d, 3)] for s, d in ch.gaps], "device": ch.device.id,
-                               "segments": list(ch.segments)}
+                               "segments": list(ch.segments),
+                               "device_rate": ch.resampler.rate_in if ch.resampler else self.samplerate}
                 for ch in self._channels
             }
             self.manifest["updated_at"] = _now_iso()

@@ -101,6 +101,27 @@ def test_both_channels_hold_what_was_played_with_nothing_dropped(pulse, clips, t
     assert oct((tmp_path / "rec" / "mic.wav").stat().st_mode & 0o777) == "0o600"
 
 
+def test_the_top_of_the_speech_band_is_recorded(pulse, tmp_path):
+    """The source is opened at its own rate (48 kHz here) and resampled by Parley: the server's
+    own resampler, used for a 16-kHz stream, cuts 7 kHz by 7.9 dB against 1 kHz (measured)."""
+    t = np.arange(3 * 48_000) / 48_000  # played at the sink's rate (a 16-kHz file is cut by the server on playback too)
+    tones = (0.2 * np.sin(2 * np.pi * 1000 * t) + 0.2 * np.sin(2 * np.pi * 7000 * t)).astype(np.float32)
+    sf.write(tmp_path / "tones.wav", tones, 48_000, subtype="PCM_16")
+    rec = Recorder(tmp_path / "rec", [ChannelSpec("system", find_device("system", "sys_out.monitor"))])
+    rec.start()
+    _wait_for_audio(rec)
+    _wait(pulse.play("sys_out", tmp_path / "tones.wav"))
+    time.sleep(0.3)
+    manifest = rec.stop()
+    x, sr = sf.read(tmp_path / "rec" / "system.wav", dtype="float32")
+    assert sr == SR and manifest["stats"]["system"]["device_rate"] == 48000
+    start = int(np.argmax(np.convolve(x**2, np.ones(SR // 10) / (SR // 10), "same") > 0.01)) + SR // 10
+    spectrum = np.abs(np.fft.rfft(x[start: start + 2 * SR] * np.hanning(2 * SR))) ** 2  # 2 s of the tones
+    f = np.fft.rfftfreq(2 * SR, 1 / SR)
+    power = {hz: spectrum[(f > hz - 20) & (f < hz + 20)].sum() for hz in (1000, 7000)}
+    assert abs(10 * np.log10(power[7000] / power[1000])) <= 1.5, power
+
+
 def test_the_two_channels_share_one_time_base_within_20_ms(pulse, clips, tmp_path):
     # both channels record one source: each hears the same sound at the same moment, so any lag
     # between them is the recorder's own (a remapped source in this rig adds ~20 ms of its own)

@@ -281,3 +281,104 @@ def test_a_loopback_source_that_goes_quiet_keeps_the_clock_without_calling_it_lo
     assert len(x) / SR == pytest.approx(4.0, abs=0.5)  # time went on while nothing played
     assert np.abs(x[-SR:]).max() == 0.0 and np.abs(x[: 2 * SR]).max() > 0.05
     assert not any(isinstance(e, DeviceLost) for e in events) and manifest["stats"]["system"]["gaps"] == []
+
+
+# ------------------------------------------------------------------ resampling from the source's rate
+def test_stream_resampler_keeps_the_band_and_places_every_sample():
+    from capture.resample import StreamResampler
+
+    rate = 48_000
+    t = np.arange(3 * rate) / rate
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.3 * np.sin(2 * np.pi * 7200 * t)).astype(np.float32)
+    x[rate] = 1.0  # an impulse at 1 s
+    rs = StreamResampler(rate, SR)
+    rng = np.random.default_rng(0)
+    outs, ends, i = [], [], 0
+    while i < len(x):
+        n = int(rng.integers(1, 2000))
+        out, held = rs(x[i: i + n])
+        i += len(x[i: i + n])
+        outs.append(out)
+        ends.append(i / rate - held)  # where the output so far ends, in input time
+    y = np.concatenate(outs + [rs.flush()])
+    assert len(y) == pytest.approx(len(x) * SR / rate, abs=2)
+    total = 0
+    for out, end in zip(outs, ends):  # the held-back time says exactly where each output block ends
+        total += len(out)
+        assert total / SR == pytest.approx(end, abs=1.5 / SR)
+    tt = np.arange(len(y)) / SR
+    want = 0.3 * np.sin(2 * np.pi * 440 * tt) + 0.3 * np.sin(2 * np.pi * 7200 * tt)
+    far = (np.abs(tt - 1.0) > 0.01) & (tt > 0.05) & (tt < 2.95)  # away from the impulse and the ends
+    assert np.max(np.abs(y[far] - want[far])) < 0.01  # 7.2 kHz kept at full level
+    assert abs(int(np.argmax(y - want)) - SR) <= 1  # the impulse where it was
+
+
+def test_stream_resampler_is_the_identity_at_the_recording_rate():
+    from capture.resample import StreamResampler
+
+    x = np.random.default_rng(1).standard_normal(1000).astype(np.float32)
+    out, held = StreamResampler(SR, SR)(x)
+    assert held == 0.0 and np.array_equal(out, x)
+
+
+def test_pulse_sample_specification_gives_the_source_rate():
+    from capture.devices import _spec_rate
+
+    assert _spec_rate("s16le 2ch 48000Hz") == 48000
+    assert _spec_rate("float32le 1ch 44100Hz") == 44100
+    assert _spec_rate("") == 0 and _spec_rate("n/a") == 0
+
+
+class _ToneSource:
+    """A 48-kHz source playing a 7 kHz tone in real time (the recorder's threads and files are real)."""
+
+    name = "test-tone"
+
+    def __init__(self):
+        self.opened_at: list[int] = []
+
+    def devices(self):
+        from capture.devices import Device
+
+        return [Device("tone", "tone", "mic", self.name, True, rate=48_000)]
+
+    def open(self, device, samplerate, blocksize, callback):
+        import threading
+        import time as _t
+
+        from capture.devices import InputStream
+
+        self.opened_at.append(samplerate)
+        stop = threading.Event()
+
+        class Stream(InputStream):
+            def start(self):
+                def run():
+                    n, t0 = 0, _t.monotonic()
+                    while not stop.is_set():
+                        k = np.arange(n, n + blocksize)
+                        callback((0.5 * np.sin(2 * np.pi * 7000 * k / samplerate)).astype(np.float32)[:, None], False, 0.0)
+                        n += blocksize
+                        _t.sleep(max(0.0, t0 + n / samplerate - _t.monotonic()))
+                threading.Thread(target=run, daemon=True).start()
+
+            def close(self):
+                stop.set()
+        return Stream()
+
+
+def test_the_recorder_opens_a_source_at_its_own_rate_and_writes_16_khz(tmp_path):
+    import time as _t
+
+    from capture.recorder import ChannelSpec, Recorder
+
+    source = _ToneSource()
+    rec = Recorder(tmp_path / "rec", [ChannelSpec("mic", source.devices()[0])], open_backend=lambda role: source)
+    rec.start()
+    _t.sleep(2.0)
+    manifest = rec.stop()
+    x, sr = sf.read(tmp_path / "rec" / "mic.wav", dtype="float32")
+    assert source.opened_at == [48_000] and sr == SR and manifest["stats"]["mic"]["device_rate"] == 48_000
+    assert len(x) / SR == pytest.approx(2.0, abs=0.3)
+    tone = x[-SR:]
+    assert np.sqrt(np.mean(tone**2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.03)  # 7 kHz at full level
