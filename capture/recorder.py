@@ -267,7 +267,7 @@ class Recorder:
 
         generation = ch.generation
         # the source's own rate where it is known (and above ours): no resampling in the server
-        rate = device.rate if device.rate > self.samplerate else self.samplerate
+        rate = max(device.rate, self.samplerate)
         resampler = StreamResampler(rate, self.samplerate)
         blocksize = max(1, int(round(self.blocksize * rate / self.samplerate)))
 
