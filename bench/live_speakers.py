@@ -362,7 +362,7 @@ def main(argv=None) -> int:
     if args.render_only:
         (args.out / "live_speakers.md").write_text(render(json.loads((args.out / "live_speakers.json").read_text())))
         return 0
-    for k, v in (("PYANNOTE_METRICS_ENABLED", "false"), ("HF_HUB_OFFLINE", "1"), ("OMP_WAIT_POLICY", "PASSIVE")):
+    for k, v in (("PYANNOTE_METRICS_ENABLED", "false"), ("HF_HUB_OFFLINE", "1")):
         os.environ.setdefault(k, v)
     from meetings.pipeline import Engine
     from meetings.types import PipelineOptions

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "extra")
     args = ap.parse_args(argv)
-    for k, v in (("PYANNOTE_METRICS_ENABLED", "false"), ("HF_HUB_OFFLINE", "1"), ("OMP_WAIT_POLICY", "PASSIVE")):
+    for k, v in (("PYANNOTE_METRICS_ENABLED", "false"), ("HF_HUB_OFFLINE", "1")):
         os.environ.setdefault(k, v)
     from capture.devices import find_device
     from capture.recorder import ChannelSpec, Recorder

@@ -84,7 +84,7 @@ def run_import(wav: Path, data_dir: Path, log: Path) -> dict:
     """A real `parley import` subprocess: wall, CPU and peak RSS (kernel rusage), RSS timeline."""
     import psutil
 
-    env = dict(os.environ, PARLEY_DATA_DIR=str(data_dir), OMP_WAIT_POLICY="PASSIVE", PYANNOTE_METRICS_ENABLED="false", HF_HUB_OFFLINE="1")
+    env = dict(os.environ, PARLEY_DATA_DIR=str(data_dir), PYANNOTE_METRICS_ENABLED="false", HF_HUB_OFFLINE="1")
     with open(log, "w") as logf:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "meetings.cli", "import", str(wav), "--quiet"], env=env, cwd=REPO, stdout=logf, stderr=subprocess.STDOUT)

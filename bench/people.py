@@ -476,7 +476,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="reuse/save the voiceprints (JSON)")
     ap.add_argument("--no-pipeline", action="store_true", help="skip the trials through the real import pipeline (minutes)")
     args = ap.parse_args(argv)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     from diarization.diarize import Diarizer
     from diarization.profiles import embedding_model_id

@@ -9,4 +9,5 @@ import os
 
 import meetings.telemetry  # noqa: E402,F401  every dependency's telemetry off (one list, meetings/telemetry.py)
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# No OMP_WAIT_POLICY here: PASSIVE (the old default) made torch's threads sleep at every layer,
+# and diarization took 2.2 times as long; torch now runs one thread per forward pass (diarization/cpu.py).

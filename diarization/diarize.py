@@ -92,6 +92,11 @@ def _parley_pipeline_class():
                 )
             return self.to_diarization(ClusteredChunks(segmentations, hard_clusters, fill=np.nan), count)
 
+        def get_embeddings(self, file, binary_segmentations, exclude_overlap=False, hook=None):
+            if not getattr(self, "_parley_cpu", False):  # GPU: pyannote's own batches
+                return super().get_embeddings(file, binary_segmentations, exclude_overlap=exclude_overlap, hook=hook)
+            return chunk_embeddings(self, file, binary_segmentations, exclude_overlap, hook)
+
         def to_annotation(self, *args, **kwargs):
             annotation = super().to_annotation(*args, **kwargs)
             if getattr(self, "_cluster_labels", None) is None:
@@ -99,6 +104,73 @@ def _parley_pipeline_class():
             return annotation
 
     return ParleyDiarization
+
+
+def embedding_masks(segmentation: np.ndarray, exclude_overlap: bool, min_num_frames: int) -> np.ndarray:
+    """One chunk's (frames, speakers) binary segmentation → the (speakers, frames) weights its
+    speakers are embedded with, as pyannote's ``get_embeddings`` chooses them: with
+    ``exclude_overlap``, a speaker's frames without overlap when there are more than
+    ``min_num_frames`` of them, else all of its frames."""
+    masks = np.nan_to_num(segmentation, nan=0.0).astype(np.float32)
+    if not exclude_overlap:
+        return np.ascontiguousarray(masks.T)
+    clean = masks * (np.sum(masks, axis=1, keepdims=True) < 2)
+    return np.stack([c if np.sum(c) > min_num_frames else m for m, c in zip(masks.T, clean.T)])
+
+
+def chunk_embeddings(pipeline, file, binary_segmentations, exclude_overlap: bool, hook=None) -> np.ndarray:
+    """pyannote's ``get_embeddings`` (chunks, speakers, dim), one chunk per forward pass on
+    Parley's CPU workers (:mod:`diarization.cpu`): every local speaker of a chunk is one row of
+    the chunk's batch, so CAM++ runs its network once per chunk and pools once per speaker.
+    Progress (and a cancel, raised by ``hook``) between groups of chunks."""
+    import math
+
+    import torch
+
+    from .cpu import map_ordered, workers
+
+    window = binary_segmentations.sliding_window
+    num_chunks, num_frames, num_speakers = binary_segmentations.data.shape
+    min_num_frames = -1
+    if exclude_overlap:
+        num_samples = window.duration * pipeline._embedding.sample_rate
+        min_num_frames = math.ceil(num_frames * pipeline._embedding.min_num_samples / num_samples)
+
+    def embed(c: int) -> np.ndarray:
+        waveform, _ = pipeline._audio.crop(file, window[c], mode="pad")
+        masks = embedding_masks(binary_segmentations.data[c], exclude_overlap, min_num_frames)
+        batch = waveform[None].expand(num_speakers, -1, -1)
+        with torch.inference_mode():
+            return pipeline._embedding(batch, masks=torch.from_numpy(masks))
+
+    group = 8 * workers()
+    if hook is not None:
+        hook("embeddings", None, total=num_chunks, completed=0)
+    out: list[np.ndarray] = []
+    for start in range(0, num_chunks, group):
+        out.extend(map_ordered(embed, range(start, min(start + group, num_chunks))))
+        if hook is not None:
+            hook("embeddings", None, total=num_chunks, completed=len(out))
+    if not out:
+        return np.zeros((0, num_speakers, pipeline._embedding.dimension), dtype=np.float32)
+    return np.stack(out)
+
+
+def _parallel_infer(inference) -> None:
+    """Split each segmentation batch across the CPU workers (same chunks, same order)."""
+    import torch
+
+    from .cpu import map_ordered, workers
+
+    infer = inference.infer  # bound: applies the conversion the band swap may replace
+
+    def parallel(chunks: torch.Tensor):
+        parts = list(map_ordered(infer, torch.tensor_split(chunks, min(workers(), len(chunks)))))
+        if isinstance(parts[0], tuple):  # a multi-task model: one array per task
+            return tuple(np.concatenate(p, axis=0) for p in zip(*parts))
+        return np.concatenate(parts, axis=0)
+
+    inference.infer = parallel
 
 
 class Diarizer:
@@ -143,6 +215,14 @@ class Diarizer:
             bound_clustering(self.pipeline.clustering)
         if device.kind == "cuda":
             self.pipeline.to(torch.device("cuda"))
+        else:  # whole forward passes on Parley's CPU workers (diarization/cpu.py)
+            from .cpu import single_threaded_torch, tune_allocator
+
+            tune_allocator()
+            single_threaded_torch()
+            self.pipeline._parley_cpu = True
+            if getattr(self.pipeline, "_segmentation", None) is not None:
+                _parallel_infer(self.pipeline._segmentation)
         self._cancel = threading.Event()
         #: log-odds off the no-speech class on telephone-band audio (None: diarization.band's default; 0: off)
         self.speech_bias: float | None = None
@@ -169,13 +249,21 @@ class Diarizer:
         by_length: dict[int, list[int]] = {}
         for i, c in enumerate(clips):
             by_length.setdefault(len(c), []).append(i)
-        with torch.inference_mode():
-            for idx in by_length.values():
-                for k in range(0, len(idx), batch_size):
-                    part = idx[k : k + batch_size]
-                    x = torch.from_numpy(np.stack([np.asarray(clips[i], dtype=np.float32) for i in part]))[:, None]
-                    for i, e in zip(part, np.asarray(self.pipeline._embedding(x))):
-                        out[i] = e
+        from .cpu import map_ordered, workers
+
+        if getattr(self.pipeline, "_parley_cpu", False):  # one batch per CPU worker at a time
+            batch_size = max(1, min(batch_size, 8))
+        parts = [idx[k : k + batch_size] for idx in by_length.values() for k in range(0, len(idx), batch_size)]
+
+        def embed(part: list[int]) -> np.ndarray:
+            x = torch.from_numpy(np.stack([np.asarray(clips[i], dtype=np.float32) for i in part]))[:, None]
+            with torch.inference_mode():
+                return np.asarray(self.pipeline._embedding(x))
+
+        n = workers() if getattr(self.pipeline, "_parley_cpu", False) else 1
+        for part, embeddings in zip(parts, map_ordered(embed, parts, n=n)):
+            for i, e in zip(part, embeddings):
+                out[i] = e
         return np.stack(out) if out else np.zeros((0, 0), dtype=np.float32)
 
     def __call__(

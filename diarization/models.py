@@ -115,11 +115,9 @@ def hf_token() -> str | None:
 
 def _cpu_threads() -> int:
     """CTranslate2 threads: ``$PARLEY_CPU_THREADS`` (set per worker by a batch import), else up to 4."""
-    try:
-        n = int(os.environ.get("PARLEY_CPU_THREADS", "0"))
-    except ValueError:
-        n = 0
-    return n if n > 0 else min(4, os.cpu_count() or 1)
+    from .cpu import cpu_threads
+
+    return cpu_threads(4)
 
 
 @functools.lru_cache(maxsize=2)

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
+# Tests share 2 CPUs with real-time audio: OpenMP threads sleep instead of spinning (the app
+# leaves OpenMP's default; torch runs one thread per forward pass there, diarization/cpu.py).
 export OMP_WAIT_POLICY=PASSIVE
 export PYANNOTE_METRICS_ENABLED=false
 export HF_HUB_OFFLINE=1
