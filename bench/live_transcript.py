@@ -175,6 +175,14 @@ def main(argv=None) -> int:
         r["live_der_system_pct"] = d["der_pct"]
         r["live_der_parts_pct"] = {k: d[k] for k in ("missed_pct", "false_alarm_pct", "confusion_pct")}
         r["live_speakers_diagnosis"] = diagnose(ref_rttm, live_sys, offset)
+        # the same speaker path offline (bench.live_speakers' replay: no real-time clock, no Whisper),
+        # on the original track and on what was captured: a gap between the two is the audio path's,
+        # a gap between them and the real-time figure is the clock's
+        from bench.live_speakers import replay
+
+        for key, audio, shift in (("original", system, offset), ("captured", captured, 0.0)):
+            spans = [(a + shift, b + shift, lab) for a, b, lab in replay(engine, audio, asr=False).system_spans() if lab]
+            r[f"offline_replay_der_{key}_pct"] = live_der(ref_rttm, spans, offset)["der_pct"]
 
         def dominant(spans, a, b):
             acc: dict[str, float] = {}
@@ -272,7 +280,10 @@ def render(r: dict) -> str:
         "", (f"Capture offset {r['capture_offset_s']:.2f} s at the start, {r['capture_offset_drift_s']:+.2f} s more near "
              "the end (playback stalls under load shift the rest; scored with the start's). " if "capture_offset_s" in r else "")
         + f"After stop the live transcript finished its last decodes in {r['flush_after_stop_s']:.1f} s; the refinement "
-        f"(the import pipeline on the recording) took {r['refine_s']:.0f} s.", ""])
+        f"(the import pipeline on the recording) took {r['refine_s']:.0f} s."
+        + (f" The same speaker path replayed offline (no real-time clock, no Whisper; `bench.live_speakers`' replay): "
+           f"live DER {r['offline_replay_der_original_pct']:.1f} % on the original track, "
+           f"{r['offline_replay_der_captured_pct']:.1f} % on the captured system channel." if "offline_replay_der_original_pct" in r else ""), ""])
 
 
 if __name__ == "__main__":

@@ -76,6 +76,16 @@ def _executor(n: int) -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_pool() -> None:
+    """In a forked child the workers do not exist: start a new pool when one is needed."""
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], *, n: int | None = None) -> Iterator[R]:
     """``fn`` over ``items``, ``n`` at a time (default :func:`workers`), results in input order.
 

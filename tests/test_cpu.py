@@ -132,3 +132,21 @@ def test_chunk_embeddings_and_parallel_segmentation_equal_pyannotes(engine):
         pipe._parley_cpu = True
     assert ours.shape == theirs.shape == (seg.data.shape[0], seg.data.shape[2], 192)
     assert np.allclose(ours, theirs, atol=1e-4), np.abs(ours - theirs).max()
+
+
+def test_a_forked_child_gets_its_own_workers():
+    import os
+
+    assert list(cpu.map_ordered(abs, [-1, -2, -3], n=2)) == [1, 2, 3]  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # child: the parent's threads are gone; a new pool must serve it
+        ok = list(cpu.map_ordered(abs, [-4, -5, -6], n=2)) == [4, 5, 6]
+        os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:  # a child waiting forever on the parent's dead workers
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on the parent's worker pool")
+    assert os.WEXITSTATUS(done[1]) == 0
