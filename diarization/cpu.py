@@ -58,8 +58,9 @@ def workers() -> int:
 
 
 def single_threaded_torch() -> None:
-    """torch's intra-op pool at one thread, in the calling thread (OpenMP keeps the thread count
-    per thread: each worker sets its own). Parallelism comes from :func:`map_ordered` instead."""
+    """torch's intra-op pool at one thread: in the calling thread and in threads started after
+    it (torch hands its count to new threads); threads already running keep theirs, so each
+    worker sets its own. Parallelism comes from :func:`map_ordered` instead."""
     import torch
 
     torch.set_num_threads(1)

@@ -147,9 +147,9 @@ def chunk_embeddings(pipeline, file, binary_segmentations, exclude_overlap: bool
     if hook is not None:
         hook("embeddings", None, total=num_chunks, completed=0)
     out: list[np.ndarray] = []
-    for start in range(0, num_chunks, group):
-        out.extend(map_ordered(embed, range(start, min(start + group, num_chunks))))
-        if hook is not None:
+    for e in map_ordered(embed, range(num_chunks)):  # at most 2 × workers chunks in flight
+        out.append(e)
+        if hook is not None and (len(out) % group == 0 or len(out) == num_chunks):
             hook("embeddings", None, total=num_chunks, completed=len(out))
     if not out:
         return np.zeros((0, num_speakers, pipeline._embedding.dimension), dtype=np.float32)
@@ -251,7 +251,8 @@ class Diarizer:
             by_length.setdefault(len(c), []).append(i)
         from .cpu import map_ordered, workers
 
-        if getattr(self.pipeline, "_parley_cpu", False):  # one batch per CPU worker at a time
+        cpu = getattr(self.pipeline, "_parley_cpu", False)
+        if cpu:  # one batch per CPU worker at a time
             batch_size = max(1, min(batch_size, 8))
         parts = [idx[k : k + batch_size] for idx in by_length.values() for k in range(0, len(idx), batch_size)]
 
@@ -260,7 +261,7 @@ class Diarizer:
             with torch.inference_mode():
                 return np.asarray(self.pipeline._embedding(x))
 
-        n = workers() if getattr(self.pipeline, "_parley_cpu", False) else 1
+        n = workers() if cpu else 1
         for part, embeddings in zip(parts, map_ordered(embed, parts, n=n)):
             for i, e in zip(part, embeddings):
                 out[i] = e
