@@ -15,7 +15,8 @@ time-stamped when it was shown and matched to the reference word it stands for
 * names given live (one per live speaker, as a user would: the person it mostly is) that end
   on the right people after refinement.
 
-Writes ``bench/extra/live_transcript.md`` and ``.json``.
+Writes ``bench/extra/live_transcript.md`` and ``.json`` (``live_transcript_60min.*`` for ``--minutes 60``:
+other lengths get their own files, so the 10-minute report is not overwritten).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def main(argv=None) -> int:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "extra")
     args = ap.parse_args(argv)
+    stem = "live_transcript" if args.minutes == 10 else f"live_transcript_{args.minutes:g}min"
     for k, v in (("PYANNOTE_METRICS_ENABLED", "false"), ("HF_HUB_OFFLINE", "1")):
         os.environ.setdefault(k, v)
     from capture.devices import find_device
@@ -155,7 +157,13 @@ def main(argv=None) -> int:
             "speaker_label_median_s": round(pct(lat_s, 50), 2), "speaker_label_p95_s": round(pct(lat_s, 95), 2),
         }
         r["backlog"] = {"max_s": round(max(backlog, default=0.0), 2), "median_s": round(pct(backlog, 50), 2),
-                        "interim_skipped": live.governor.skipped}
+                        "interim_skipped": live.governor.skipped,
+                        "max_by_10min_s": [round(max((x["seconds"] for x in lines if x["type"] == "backlog"
+                                                      and k * 600 <= x["emitted"] < (k + 1) * 600), default=0.0), 2)
+                                           for k in range(int(np.ceil(args.minutes / 10)))]}
+        import resource
+
+        r["peak_rss_live_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # before refining
         # rewrites and duplicates
         shown: dict[int, list] = {}
         for _, e in events:
@@ -197,7 +205,7 @@ def main(argv=None) -> int:
                 truth.setdefault(s, {}).setdefault(who, 0.0)
                 truth[s][who] += b - a
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "live_transcript.partial.json").write_text(json.dumps(r, indent=1))  # the live part, kept if refining fails
+        (args.out / f"{stem}.partial.json").write_text(json.dumps(r, indent=1))  # the live part, kept if refining fails
         for label, people in truth.items():  # the user names each live speaker after who it mostly is
             live.names[label] = max(people, key=people.get)
         t0 = time.perf_counter()
@@ -233,9 +241,9 @@ def main(argv=None) -> int:
             r[f"{key}_wer_pct"] = round(100 * w["wer"].errors / max(w["wer"].length, 1), 1)
             r[f"{key}_cpwer_pct"] = round(100 * w["cpwer"].errors / max(w["cpwer"].length, 1), 1)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "live_transcript.json").write_text(json.dumps(r, indent=1))
-    (args.out / "live_transcript.partial.json").unlink(missing_ok=True)
-    (args.out / "live_transcript.md").write_text(render(r))
+    (args.out / f"{stem}.json").write_text(json.dumps(r, indent=1))
+    (args.out / f"{stem}.partial.json").unlink(missing_ok=True)
+    (args.out / f"{stem}.md").write_text(render(r))
     print(render(r))
     return 0
 
@@ -263,7 +271,7 @@ def _parts(r: dict) -> str:
 def render(r: dict) -> str:
     lat, bl, st, nm = r["latency"], r["backlog"], r["stability"], r["names"]
     return "\n".join([
-        "## Live transcript (real-time replay, 2 channels)", "",
+        f"## Live transcript (real-time replay, 2 channels, {r['minutes']:g} minutes)", "",
         f"`python -m bench.live_transcript --minutes {r['minutes']:g}` ({r['date']}, {r['machine']}, embedded tiny.en int8): "
         "AMI excerpts joined into one system-audio track (their participants recur), the call's agent on the microphone; "
         "each shown word time-stamped against its reference word (computation-aware).", "",
@@ -283,7 +291,10 @@ def render(r: dict) -> str:
         f"(the import pipeline on the recording) took {r['refine_s']:.0f} s."
         + (f" The same speaker path replayed offline (no real-time clock, no Whisper; `bench.live_speakers`' replay): "
            f"live DER {r['offline_replay_der_original_pct']:.1f} % on the original track, "
-           f"{r['offline_replay_der_captured_pct']:.1f} % on the captured system channel." if "offline_replay_der_original_pct" in r else ""), ""])
+           f"{r['offline_replay_der_captured_pct']:.1f} % on the captured system channel." if "offline_replay_der_original_pct" in r else "")
+        + (" Backlog, max per 10 minutes: " + ", ".join(f"{x:.1f}" for x in bl["max_by_10min_s"]) + " s." if "max_by_10min_s" in bl else "")
+        + (f" Peak memory of the benchmark process before refining (models, recorder, live transcriber, event log): "
+           f"{r['peak_rss_live_mb']} MB." if "peak_rss_live_mb" in r else ""), ""])
 
 
 if __name__ == "__main__":

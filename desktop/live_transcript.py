@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from desktop.logic import PALETTE
-from meetings.events import LiveBacklog, LiveCommitted, LivePartial, LiveSpeaker
+from meetings.events import LiveBacklog, LiveCommitted, LivePartial, LiveSpeaker, LiveSpeakerDropped
 
 __all__ = ["LiveTranscriptView"]
 
@@ -77,6 +77,11 @@ class LiveTranscriptView(QWidget):
             if event.utterance in self._utt:
                 self._utt[event.utterance]["speaker"] = event.label
                 self._render(self._utt[event.utterance])
+        elif isinstance(event, LiveSpeakerDropped):
+            for i in range(self.speaker_list.count()):
+                if self.speaker_list.item(i).data(Qt.ItemDataRole.UserRole) == event.label:
+                    self.speaker_list.takeItem(i)
+                    break
         elif isinstance(event, LiveBacklog):
             self.status.setText(f"{event.seconds:.1f} s behind" + (f" · {event.skipped} interim decodes skipped" if event.skipped else ""))
 

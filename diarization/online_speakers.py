@@ -5,8 +5,13 @@ clustering: each utterance's voice embedding is matched against running centroid
 * a new speaker only after enough speech and a clear distance from every known one;
 * centroids updated only from clean (long enough, clearly matched) speech;
 * labels are never renumbered: "S1", "S2" … in order of appearance;
-* :meth:`OnlineSpeakers.peek` names the nearest known speaker without changing anything (the
-  provisional label of an utterance still running; the whole utterance is observed at its end).
+* :meth:`OnlineSpeakers.provisional` gives an utterance still running the label its final
+  decision would give on its voice so far, without moving anything: the nearest known speaker,
+  or — clearly nobody known, and enough speech — a new label *reserved* for it. The whole
+  utterance is observed at its end (:meth:`OnlineSpeakers.observe`, the only decision): a new
+  person takes the reserved label; otherwise the label is released and never given to anyone.
+  So a new voice is labelled while it still speaks, and the decisions are exactly those made on
+  whole utterances alone.
 """
 
 from __future__ import annotations
@@ -35,41 +40,67 @@ class OnlineSpeakers:
     centroids: list[np.ndarray] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    reserved: dict = field(default_factory=dict)  # running utterance → (label reserved for it, its voice so far)
+    issued: int = 0  # labels handed out, reserved ones included (released numbers are not reused)
 
-    def observe(self, embedding: np.ndarray | None, seconds: float) -> Match:
+    def observe(self, embedding: np.ndarray | None, seconds: float, key=None) -> Match:
+        """The decision on a whole utterance (``key``: the one :meth:`provisional` was asked about,
+        whose reserved label a new person takes)."""
+        reserved = self.reserved.pop(key, (None, None))[0] if key is not None else None
         if embedding is None:
             return Match(self.labels[-1] if self.labels else None, 0.0)
-        e = np.asarray(embedding, dtype=np.float64).reshape(-1)
-        e = e / (np.linalg.norm(e) or 1.0)
+        e = _unit(embedding)
         if not self.centroids:
             if seconds < self.min_new:
                 return Match(None, 0.0)
-            return self._add(e, seconds)
+            return self._add(e, seconds, reserved)
         sims = np.array([float(c @ e / (np.linalg.norm(c) or 1.0)) for c in self.centroids])
         k = int(np.argmax(sims))
         best = float(sims[k])
         if best < self.new_below and seconds >= self.min_new:
-            return self._add(e, seconds)
+            return self._add(e, seconds, reserved)
         if best >= self.assign and seconds >= self.min_update:
             w = self.weights[k]
             self.centroids[k] = (self.centroids[k] * w + e * seconds) / (w + seconds)
             self.weights[k] = w + seconds
         return Match(self.labels[k], best)
 
-    def peek(self, embedding: np.ndarray | None) -> Match:
-        """The known speaker nearest to ``embedding`` if it is close enough to join, else none;
-        nothing changes (a provisional label while an utterance is still running)."""
-        if embedding is None or not self.centroids:
+    def provisional(self, key, embedding: np.ndarray | None, seconds: float) -> Match:
+        """The label to show for the running utterance ``key``, from its voice so far: what
+        :meth:`observe` would decide — the nearest known speaker (or the label reserved for
+        another running utterance, if that is nearer), or a new label reserved for ``key``.
+        No centroid moves; nobody becomes a speaker until the final decision."""
+        if embedding is None:
+            return Match(self.reserved.get(key, (None,))[0], 0.0)
+        e = _unit(embedding)
+        others = [(lab, v) for k, (lab, v) in self.reserved.items() if k != key]
+        cands = list(zip(self.labels, self.centroids)) + others
+        sims = [float(c @ e / (np.linalg.norm(c) or 1.0)) for _, c in cands]
+        k = int(np.argmax(sims)) if sims else -1
+        if k >= 0 and (sims[k] >= self.new_below or seconds < self.min_new):
+            return Match(cands[k][0], sims[k])
+        if seconds < self.min_new:
             return Match(None, 0.0)
-        e = np.asarray(embedding, dtype=np.float64).reshape(-1)
-        e = e / (np.linalg.norm(e) or 1.0)
-        sims = np.array([float(c @ e / (np.linalg.norm(c) or 1.0)) for c in self.centroids])
-        k = int(np.argmax(sims))
-        return Match(self.labels[k] if sims[k] >= self.assign else None, float(sims[k]))
+        label = self.reserved[key][0] if key in self.reserved else self._next_label()
+        self.reserved[key] = (label, e)
+        return Match(label, 1.0, new=True)
 
-    def _add(self, e: np.ndarray, seconds: float) -> Match:
-        label = f"S{len(self.labels) + 1}"
+    def release(self, key) -> None:
+        """``key`` ended without a decision (too short, or echo): its reserved label goes unused."""
+        self.reserved.pop(key, None)
+
+    def _next_label(self) -> str:
+        self.issued += 1
+        return f"S{self.issued}"
+
+    def _add(self, e: np.ndarray, seconds: float, label: str | None = None) -> Match:
+        label = label or self._next_label()
         self.centroids.append(e)
         self.weights.append(seconds)
         self.labels.append(label)
         return Match(label, 1.0, new=True)
+
+
+def _unit(v) -> np.ndarray:
+    e = np.asarray(v, dtype=np.float64).reshape(-1)
+    return e / (np.linalg.norm(e) or 1.0)

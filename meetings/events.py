@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["Progress", "StageDone", "Finished", "Failed", "DeviceLost", "DeviceBack", "CaptureFailed",
-           "LivePartial", "LiveCommitted", "LiveSpeaker", "LiveBacklog", "Event", "EventSink", "STAGES"]
+           "LivePartial", "LiveCommitted", "LiveSpeaker", "LiveSpeakerDropped", "LiveBacklog", "Event", "EventSink", "STAGES"]
 
 #: The import pipeline's stages, in order.
 STAGES = ("decode", "diarize", "transcribe", "align", "save")
@@ -92,6 +92,14 @@ class LiveSpeaker:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveSpeakerDropped:
+    """A label shown for a new voice while it spoke was not kept: its utterance turned out to be
+    a known speaker's (the utterance was re-announced under that one). The label is never reused."""
+
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class LiveBacklog:
     """How far the live transcript is behind the audio (seconds), and interim decodes skipped."""
 
@@ -100,5 +108,5 @@ class LiveBacklog:
 
 
 Event = (Progress | StageDone | Finished | Failed | DeviceLost | DeviceBack | CaptureFailed
-         | LivePartial | LiveCommitted | LiveSpeaker | LiveBacklog)
+         | LivePartial | LiveCommitted | LiveSpeaker | LiveSpeakerDropped | LiveBacklog)
 EventSink = Callable[[Event], None]

@@ -8,9 +8,10 @@ commits), and decodes every closed utterance once more to commit the rest. Final
 first; when compute falls behind the audio, interim decodes are skipped — never the finals,
 and never the recording, which the recorder writes on its own threads.
 
-The mic channel is "You". On the system channel an utterance still running shows the known
-speaker nearest to its voice so far; at its final decode the whole utterance's voice embedding is
-matched against running speaker centroids (:mod:`diarization.online_speakers`) and its speaker
+The mic channel is "You". On the system channel an utterance still running shows the speaker its
+voice so far would be given — a known one, or a new label reserved for it (a new voice is labelled
+while it still speaks); at its final decode the whole utterance's voice embedding is matched
+against running speaker centroids (:mod:`diarization.online_speakers`) and its speaker
 re-announced if that changed it. Labels are provisional until the batch pipeline refines the
 meeting at stop (:func:`map_live_speakers`).
 """
@@ -28,7 +29,7 @@ import numpy as np
 
 from diarization.online_speakers import OnlineSpeakers
 from diarization.streaming import Governor, Utterance, norm, plausible
-from meetings.events import EventSink, LiveBacklog, LiveCommitted, LivePartial, LiveSpeaker
+from meetings.events import EventSink, LiveBacklog, LiveCommitted, LivePartial, LiveSpeaker, LiveSpeakerDropped
 from meetings.types import Word
 
 __all__ = ["LiveOptions", "LiveTranscriber", "EventLog", "map_live_speakers", "YOU"]
@@ -280,26 +281,33 @@ class LiveTranscriber:
         if label is None or label == u.speaker:
             return
         u.speaker = label
-        self.names.setdefault(label, f"Speaker {len(self.speakers.labels)}")
+        self.names.setdefault(label, default_name(label))
         self.emit(LiveSpeaker(label, self.names[label], u.id))
 
     def _provisional(self, u: Utterance, audio: np.ndarray) -> None:
-        """While the utterance runs: the known speaker nearest to its voice so far (no centroid
-        moves, nobody new: that is decided on the whole utterance at its final decode). Looked at
-        again only once the utterance has half as much audio again (CPU: a handful of embeddings
-        per utterance)."""
+        """While the utterance runs: the speaker its voice so far would be given — a known one, or
+        a new label reserved for it (no centroid moves, nobody becomes a speaker: that is decided
+        on the whole utterance at its final decode). Looked at again only once the utterance has
+        half as much audio again (CPU: a handful of embeddings per utterance)."""
         seconds = audio.size / SR
         if seconds < self._peeked.get(u.id, 0.0) * 1.5:
             return
         self._peeked[u.id] = seconds
-        self._announce(u, self.speakers.peek(self._embed(audio)).label)
+        self._announce(u, self.speakers.provisional(u.id, self._embed(audio), seconds).label)
 
     def _decide(self, u: Utterance, audio: np.ndarray) -> None:
         """At the final decode: the speaker from the whole utterance's voice — it may join a known
         speaker (moving its centroid), start a new one, or replace the provisional label."""
         self._peeked.pop(u.id, None)
-        m = self.speakers.observe(self._embed(audio), len(audio) / SR)
+        held = self.speakers.reserved.get(u.id, (None,))[0]
+        m = self.speakers.observe(self._embed(audio), len(audio) / SR, key=u.id)
         self._announce(u, m.label)
+        self._drop_unused(held)
+
+    def _drop_unused(self, label: str | None) -> None:
+        if label is not None and label not in self.speakers.labels:
+            self.names.pop(label, None)
+            self.emit(LiveSpeakerDropped(label))
 
     def _interim(self, ch: _Channel, u: Utterance) -> None:
         audio = self._clip(ch, u.start, u.end)
@@ -321,11 +329,15 @@ class LiveTranscriber:
     def _final(self, ch: _Channel, u: Utterance) -> None:
         audio = self._clip(ch, u.start, u.end)
         if audio.size < SR // 5 or self._is_echo(ch, u.start, u.end):
+            held = self.speakers.reserved.get(u.id, (None,))[0]
+            self.speakers.release(u.id)
+            self._peeked.pop(u.id, None)
+            self._drop_unused(held)
             self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))  # what was shown goes away
             return
-        hyp = self._decode(audio, u.start, max(self.options.beam_size, self.engine.options.beam_size))
-        if ch.role == "system":
+        if ch.role == "system":  # the speaker first (an embedding is quicker than the decode)
             self._decide(u, audio)
+        hyp = self._decode(audio, u.start, max(self.options.beam_size, self.engine.options.beam_size))
         if not u.committed and not plausible(hyp, u.end - u.start, tuple(ch.recent)):
             self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))
             return
@@ -337,6 +349,11 @@ class LiveTranscriber:
             ch.recent.append(text)
         self.emit(LiveCommitted(ch.role, u.id, self._speaker(ch, u), tuple(rest)))
         self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))
+
+
+def default_name(label: str) -> str:
+    """"S3" → "Speaker 3" (a label's number never changes, so neither does its default name)."""
+    return f"Speaker {label[1:]}" if label[:1] == "S" and label[1:].isdigit() else label
 
 
 class EventLog:
@@ -364,6 +381,8 @@ class EventLog:
         elif isinstance(event, LiveSpeaker):
             lines.append({"type": "speaker", "label": event.label, "name": event.name, "utterance": event.utterance,
                           "provisional": event.provisional, "emitted": now})
+        elif isinstance(event, LiveSpeakerDropped):
+            lines.append({"type": "speaker_dropped", "label": event.label, "emitted": now})
         elif isinstance(event, LiveBacklog):
             if abs(event.seconds - self._last_backlog) >= 0.25 or int(now) != int(now - 0.05):
                 self._last_backlog = event.seconds
@@ -400,7 +419,7 @@ def apply_live_names(store, meeting_id: int, live: "LiveTranscriber") -> dict[st
     """After the batch pipeline refined a live meeting: the names the user gave during the
     meeting go to the batch speakers that match the live ones (optimal matching on time
     overlap). Stored as the user's own renames (with undo and audit); returns label → name."""
-    defaults = {f"S{i}": f"Speaker {i}" for i in range(1, len(live.speakers.labels) + 1)} | {"LOCAL": YOU}
+    defaults = {label: default_name(label) for label in live.speakers.labels} | {"LOCAL": YOU}
     given = {label: name for label, name in live.names.items() if defaults.get(label) != name}
     if not given:
         return {}

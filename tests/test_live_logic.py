@@ -124,15 +124,47 @@ def test_event_log_writes_one_json_line_per_displayed_word(tmp_path):
     assert {"speaker", "backlog"} <= {x["type"] for x in lines}
 
 
-def test_peek_names_the_nearest_known_speaker_and_changes_nothing():
+def test_provisional_label_is_what_the_final_decision_would_give_and_moves_nothing():
     s = OnlineSpeakers()
-    a, b = _voice(1), _voice(2)
-    assert s.peek(_near(a, 30)).label is None  # nobody known yet
+    a, b, c = _voice(1), _voice(2), _voice(3)
+    assert s.provisional(1, _near(a, 30), 1.0).label is None  # nobody known yet, too little speech
     s.observe(_near(a, 31), 2.5)
-    before = [c.copy() for c in s.centroids], list(s.weights)
-    assert s.peek(_near(a, 32)).label == "S1"
-    assert s.peek(_near(b, 33)).label is None  # a stranger is not made anyone while still talking
+    before = [x.copy() for x in s.centroids], list(s.weights)
+    assert s.provisional(2, _near(a, 32), 2.0).label == "S1"
+    # a stranger with enough speech gets a label reserved while still talking ...
+    assert s.provisional(3, _near(b, 33), 2.0).label == "S2"
+    assert s.provisional(3, _near(b, 34), 3.0).label == "S2"  # ... kept as the utterance grows
     assert s.labels == ["S1"] and s.weights == before[1] and all(np.array_equal(x, y) for x, y in zip(s.centroids, before[0]))
+    # another running utterance of the same stranger is shown the same label
+    assert s.provisional(4, _near(b, 35), 2.0).label == "S2"
+    # the final decision founds the new person under the reserved label
+    assert s.observe(_near(b, 36), 4.0, key=3).label == "S2" and s.labels == ["S1", "S2"] and not s.reserved
+
+
+def test_a_reserved_label_the_final_decision_does_not_keep_is_never_reused():
+    s = OnlineSpeakers()
+    a, c = _voice(1), _voice(3)
+    s.observe(_near(a, 40), 2.5)
+    assert s.provisional(7, _near(c, 41), 2.0).label == "S2"  # looked new so far ...
+    assert s.observe(_near(a, 42), 6.0, key=7).label == "S1"  # ... but the whole utterance is S1's
+    assert s.labels == ["S1"] and not s.reserved
+    assert s.provisional(8, _near(c, 43), 2.0).label == "S3"  # the next new voice: S2 is not handed out again
+    s.release(8)
+    assert not s.reserved and s.observe(_near(c, 44), 3.0).label == "S4"
+
+
+def test_decisions_are_the_same_with_or_without_provisional_labels():
+    voices = [_voice(v) for v in (1, 2, 3, 1, 4, 2, 3, 1)]
+    plain, shown = OnlineSpeakers(), OnlineSpeakers()
+    got_plain = [plain.observe(_near(v, 50 + i), 3.0).label for i, v in enumerate(voices)]
+    got_shown = []
+    for i, v in enumerate(voices):
+        shown.provisional(i, _near(v, 80 + i, noise=1.0), 2.0)  # a noisier voice so far
+        got_shown.append(shown.observe(_near(v, 50 + i), 3.0, key=i).label)
+    # the same people in the same order; only the numbers may skip labels released on the way
+    assert len(set(got_plain)) == len(set(got_shown))
+    assert [got_plain.index(x) for x in got_plain] == [got_shown.index(x) for x in got_shown]
+    assert all(np.array_equal(x, y) for x, y in zip(plain.centroids, shown.centroids))
 
 
 class _Voices:
@@ -186,3 +218,37 @@ def test_an_utterance_gets_its_speaker_from_its_whole_voice_at_the_final_decode(
     assert [e.label for e in said] == ["S1", "S2"]  # re-announced: the words already shown follow
     last = [e for e in events if isinstance(e, (LiveCommitted, LivePartial))][-2:]
     assert {e.speaker for e in last} == {"S2"} and live.speakers.labels == ["S1", "S2"]
+
+
+def test_a_new_voice_is_labelled_while_it_speaks_and_a_label_not_kept_is_dropped():
+    from meetings.events import LiveSpeakerDropped
+    from meetings.live import LiveTranscriber
+
+    events: list = []
+    live = LiveTranscriber(_Voices, events.append, roles=("system",))
+    live.engine = _Voices()
+    ch = live.channels["system"]
+    sr = 16_000
+
+    def utterance(uid, start, parts):
+        ch.audio = np.concatenate([ch.audio, *[np.full(int(sec * sr), float(v), np.float32) for v, sec in parts]])
+        return Utterance("system", uid, start, start + sum(sec for _, sec in parts))
+
+    live._final(ch, utterance(1, 0.0, [(1, 3.0)]))  # S1
+    u2 = utterance(2, 3.0, [(2, 4.0)])
+    u2.end = 5.0
+    live._interim(ch, u2)  # two seconds of a new voice: labelled now, not at the end
+    assert u2.speaker == "S2" and live.speakers.labels == ["S1"]
+    u2.end = 7.0
+    live._final(ch, u2)
+    assert u2.speaker == "S2" and live.speakers.labels == ["S1", "S2"]
+    assert [e.label for e in events if isinstance(e, LiveSpeaker) and e.utterance == 2] == ["S2"]  # announced once
+    # a voice that looks new for its first seconds, then is S1's for most of the utterance
+    u3 = utterance(3, 7.0, [(3, 2.0), (1, 6.0)])
+    u3.end = 9.0
+    live._interim(ch, u3)
+    assert u3.speaker == "S3"
+    u3.end = 15.0
+    live._final(ch, u3)
+    assert u3.speaker == "S1" and live.speakers.labels == ["S1", "S2"]
+    assert [e.label for e in events if isinstance(e, LiveSpeakerDropped)] == ["S3"] and "S3" not in live.names
