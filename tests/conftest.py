@@ -21,6 +21,31 @@ SAMPLE = REPO / "resources" / "sample"
 _WAV_CACHE = Path(tempfile.gettempdir()) / f"parley-eval-wav-{os.getuid()}"
 
 
+#: run a command as user ``nobody`` (file modes then mean what they mean for a user; root ignores them)
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def nobody_can_run_parley() -> bool:
+    """Root with ``setpriv``, and a checkout (and interpreter) that user ``nobody`` can read: a
+    clone inside a 0700 folder (``mktemp -d``) cannot be run as anyone else."""
+    import sys
+
+    global _NOBODY_OK
+    if _NOBODY_OK is None:
+        _NOBODY_OK = False
+        if os.geteuid() == 0 and shutil.which("setpriv"):
+            try:
+                proc = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import meetings.cli"], cwd=REPO,
+                                      capture_output=True, timeout=120)
+                _NOBODY_OK = proc.returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                _NOBODY_OK = False
+    return _NOBODY_OK
+
+
+_NOBODY_OK: bool | None = None
+
+
 def eval_item(name: str, stem: str | None = None) -> Path:
     """Eval item ``name`` as a canonical 16 kHz PCM16 WAV (what imports store and the player
     reads), with its reference files beside it. FLAC in the repository is decoded once."""

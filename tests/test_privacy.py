@@ -25,7 +25,7 @@ from meetings.store import Store
 from meetings.telemetry import TELEMETRY_OFF
 from meetings.types import AttributedWord, AudioInfo, PipelineOptions, Turn, Word
 
-from .conftest import REPO, SAMPLE
+from .conftest import AS_NOBODY, REPO, SAMPLE, nobody_can_run_parley
 from .figures import record
 
 STRACE = shutil.which("strace")
@@ -269,9 +269,10 @@ def test_a_damaged_database_is_refused_at_open_and_left_untouched(tmp_path):
 
 
 def _as_nobody() -> list[str]:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run a command as another user (root ignores file modes)")
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if not nobody_can_run_parley():
+        pytest.skip("needs root, setpriv and a checkout other users can read, to run parley as another user "
+                    "(root ignores file modes)")
+    return AS_NOBODY
 
 
 def test_read_only_data_folder_lists_shows_and_exports_but_refuses_to_write(request):

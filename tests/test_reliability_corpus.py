@@ -4,8 +4,9 @@ consistent afterwards.
 
 Files that must be refused each get their own ``parley import FILE`` (they are refused before any
 model loads). Files that hold audio, however odd, go through one ``parley import DIR`` (models
-loaded once) and must come out as a finished meeting of the right length. Under root every
-command runs as ``nobody``, so file permissions mean what they mean for a user.
+loaded once) and must come out as a finished meeting of the right length. Under root (with a
+checkout other users can read) every command runs as ``nobody``, so file permissions mean what
+they mean for a user.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from .conftest import REPO, SAMPLE, ffmpeg
+from .conftest import AS_NOBODY, REPO, SAMPLE, ffmpeg, nobody_can_run_parley
 from .figures import record
 
-AS_NOBODY = os.geteuid() == 0 and shutil.which("setpriv") is not None
 NOBODY = 65534
 
 
@@ -129,12 +129,12 @@ def build_corpus(root: Path, ok_dir: Path) -> list[Case]:
     (root / "dangling.wav").symlink_to(root / "does-not-exist.wav")
     add("dangling.wav", None, "reject")
     add("missing.wav", None, "reject")
-    locked = add("no-permission.wav", (src / "base.wav").read_bytes(), "reject" if AS_NOBODY else "either")
+    locked = add("no-permission.wav", (src / "base.wav").read_bytes(), "reject" if nobody_can_run_parley() else "either")
     os.chmod(locked, 0o000)
     closed = root / "closed-dir"
     closed.mkdir()
     shutil.copy(src / "base.wav", closed / "inside.wav")
-    cases.append(Case("closed-dir/inside.wav", closed / "inside.wav", "reject" if AS_NOBODY else "either"))
+    cases.append(Case("closed-dir/inside.wav", closed / "inside.wav", "reject" if nobody_can_run_parley() else "either"))
     os.chmod(closed, 0o000)
     cases.append(Case("/dev/null", Path("/dev/null"), "reject"))
     db = root / "a-database.m4a"
@@ -192,7 +192,7 @@ def build_corpus(root: Path, ok_dir: Path) -> list[Case]:
 
 
 def run_as_user(args: list[str], env: dict[str, str], timeout: int) -> subprocess.CompletedProcess:
-    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if AS_NOBODY else []
+    prefix = AS_NOBODY if nobody_can_run_parley() else []
     return subprocess.run([*prefix, sys.executable, "-m", "meetings.cli", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -211,7 +211,7 @@ def test_hostile_corpus_through_parley_import(request):
     ok_dir.mkdir()
     data = root / "data"
     cases = build_corpus(root, ok_dir)
-    if AS_NOBODY:
+    if nobody_can_run_parley():
         for p in [root, ok_dir, *ok_dir.iterdir()]:
             os.chown(p, NOBODY, NOBODY)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
