@@ -252,3 +252,16 @@ def test_a_new_voice_is_labelled_while_it_speaks_and_a_label_not_kept_is_dropped
     live._final(ch, u3)
     assert u3.speaker == "S1" and live.speakers.labels == ["S1", "S2"]
     assert [e.label for e in events if isinstance(e, LiveSpeakerDropped)] == ["S3"] and "S3" not in live.names
+
+
+def test_speech_between_two_speakers_is_labelled_but_moves_no_centroid():
+    s = OnlineSpeakers()
+    a, b = _voice(1), _voice(2)
+    s.observe(a, 3.0)
+    s.observe(b, 3.0)
+    before = [c.copy() for c in s.centroids], list(s.weights)
+    between = s.observe(a + b, 4.0)  # as near one as the other: labelled, not learned from
+    assert between.label in ("S1", "S2") and s.weights == before[1]
+    assert all(np.array_equal(x, y) for x, y in zip(s.centroids, before[0]))
+    clear = s.observe(_near(a, 60, noise=0.3), 2.0)  # clearly S1's: S1 learns from it
+    assert clear.label == "S1" and s.weights == [before[1][0] + 2.0, before[1][1]]
