@@ -85,9 +85,10 @@ def _read_channels(wav: Path) -> list[np.ndarray]:
 
 def _several_voices(engine: Engine, audio: np.ndarray, spans: list[tuple[float, float]]) -> bool:
     """Does one channel hold more than one voice (:func:`diarization.checks.several_voices`)?"""
-    from diarization.checks import several_voices
+    from diarization.checks import CHANNEL_TEST, several_voices
 
-    return several_voices(lambda ps: engine.diarizer.embed_many([audio[int(a * SR): int(b * SR)] for a, b in ps]), spans)
+    return several_voices(lambda ps: engine.diarizer.embed_many([audio[int(a * SR): int(b * SR)] for a, b in ps]), spans,
+                          **CHANNEL_TEST)
 
 
 def _prefixed(p, prefix: str):

@@ -112,3 +112,51 @@ def test_the_same_call_in_stereo_with_bleed_keeps_each_party_on_its_side(engine,
     assert len({t.speaker_name for t in turns}) == 2
     assert _word_purity(turns, spans) >= 0.97
     assert np.isfinite(result.duration)
+
+
+def test_a_call_where_one_party_says_little_is_not_silently_merged(engine, store, tmp_path):
+    """The built call the benchmark's diarizer merges (one party has about 6 s of 44): either two
+    people come out, or the meeting says that one speaker sounds like more."""
+    from bench import calls
+
+    names = [n for n in (EVAL / "all.lst").read_text().split() if n != "phone_call_40"]
+    pool = {c.speaker: c for c in calls.clean_speakers(EVAL, [n for n in names if not n.startswith("paa_")])}
+    call = calls.build_call(EVAL, pool["MEO069"], pool["MEE009"], seed=16, dominant=True)
+    quiet = min(sum(s.end - s.start for s in call.segments if s.speaker == p) for p in ("A", "B"))
+    assert quiet < 10.0  # the case in question: one party says little
+    result = engine.import_file(calls.write_call(call, tmp_path)["mono"], store)
+    speakers = {t.speaker_name for t in store.turns(result.meeting_id)}
+    assert len(speakers) == 2 or any("sounds like more" in w for w in result.warnings), (speakers, result.warnings)
+
+
+def test_one_voice_alone_is_not_warned_about(engine, store, tmp_path):
+    x, sr = sf.read(eval_item("phone_call_40", "agent"), dtype="float32")
+    sf.write(tmp_path / "agent.wav", x[: 90 * sr], sr, subtype="PCM_16")
+    result = engine.import_file(tmp_path / "agent.wav", store)
+    assert len({t.speaker_name for t in store.turns(result.meeting_id)}) == 1
+    assert not [w for w in result.warnings if "sounds like more" in w], result.warnings
+
+
+def test_real_voices_a_short_party_is_heard_and_one_voice_is_one(engine):
+    """:func:`diarization.checks.several_voices` on real CAM++ embeddings: the speech of the call
+    above (one party about 6 s) holds two voices; the real call's agent alone (all of their speech) holds one."""
+    from scipy.signal import resample_poly
+
+    from bench import calls
+    from diarization.checks import several_voices
+    from diarization.overlap import _merge
+
+    names = [n for n in (EVAL / "all.lst").read_text().split() if n != "phone_call_40"]
+    pool = {c.speaker: c for c in calls.clean_speakers(EVAL, [n for n in names if not n.startswith("paa_")])}
+    call = calls.build_call(EVAL, pool["MEO069"], pool["MEE009"], seed=16, dominant=True)
+    x = resample_poly(call.mono, 2, 1).astype(np.float32)  # as the import decodes it: 16 kHz
+
+    def embed(audio):
+        return lambda pieces: engine.diarizer.embed_many([audio[int(a * 16000): int(b * 16000)] for a, b in pieces])
+
+    assert several_voices(embed(x), _merge([(s.start, s.end) for s in call.segments]))
+    agent, sr = sf.read(eval_item("phone_call_40", "agent"), dtype="float32")
+    agent = resample_poly(agent, 16000, sr).astype(np.float32)  # a telephone recording, decoded to 16 kHz
+    spans = _ref_spans(eval_item("phone_call_40").parent / "phone_call_40.rttm", 245.0)["agent"]
+    assert sum(b - a for a, b in spans) >= 60.0
+    assert not several_voices(embed(agent), spans)
