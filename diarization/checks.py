@@ -35,9 +35,9 @@ def talk_shares(turns: Sequence[Turn]) -> dict[str, float]:
 
 #: the "one speaker, more voices" test: 1-s pieces, clustered at this mean similarity; a second voice
 #: must hold this share of the judged speech and at least this many seconds (two pieces). Chosen
-#: leave-one-file-out on 14 built calls where one party says little (the usual merge) and 10
-#: single-voice recordings, telephone band (`/tmp` sweep, numbers in the stop-13 note): 12 of 14
-#: detected, 0 of 10 false alarms; the 2-s pieces before found 4 of 14 (a short party has few 2-s runs)
+#: leave one file out (`python -m bench.voices_check`) on built telephone calls where one party says
+#: little (the usual merge) and single voices; the 2-s pieces before found 4 of 14 such calls (a
+#: short party has few 2-s runs of speech)
 VOICE_PIECE = 1.0
 VOICE_SAME = 0.2
 SECOND_VOICE_SHARE = 0.05
