@@ -33,6 +33,7 @@ FLAG_LABELS = {
     "edge_voice": "first or last words may be someone else's",  # speaker change likely misplaced
     "low_asr_confidence": "words unclear",
     "no_timestamps": "no word timings",
+    "second_voice": "may be a second person (only one speaker was found)",
 }
 
 SPEEDS = (0.75, 1.0, 1.25, 1.5, 2.0)

@@ -1,7 +1,8 @@
 """Whole-meeting checks a user cannot see in the turns (pure):
 
   * **one speaker, more voices**: diarization found one speaker, but the voices heard under the
-    speech form more than one group (:func:`several_voices`);
+    speech form more than one group (:func:`second_voice`); the turns where the other voice was
+    heard are flagged for review (:func:`flag_second_voice`);
   * **one side holds the call**: of two speakers, one holds almost all the talk — the usual look
     of two people merged into one, with a stray cluster left as the "other";
   * **back-channel speakers**: a speaker who only ever says a few words over someone else is not
@@ -15,9 +16,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from meetings.types import Turn
+from meetings.types import FlagReason, Turn
 
-__all__ = ["several_voices", "meeting_warnings", "fold_backchannel_speakers", "talk_shares"]
+__all__ = ["second_voice", "several_voices", "flag_second_voice", "meeting_warnings", "fold_backchannel_speakers", "talk_shares"]
 
 DOMINANT_SHARE = 0.9  # one of two speakers holding this share of the talk is suspicious
 BACKCHANNEL_SECONDS = 2.0  # a speaker with less talk than this, nearly all over others ...
@@ -50,13 +51,13 @@ SECOND_VOICE_SECONDS = 2.0
 CHANNEL_TEST = {"window": 2.0, "same": 0.3, "share": 0.1, "min_seconds": 4.0}
 
 
-def several_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarray], spans: Sequence[tuple[float, float]],
-                   window: float = VOICE_PIECE, most: int = 120, same: float = VOICE_SAME,
-                   share: float = SECOND_VOICE_SHARE, min_seconds: float = SECOND_VOICE_SECONDS) -> bool:
-    """Does this speech hold more than one voice? ``window``-s pieces of ``spans`` (up to
-    ``most``, spread evenly), each embedded and clustered as the voice stage does (groups merge at
-    mean similarity ``same``); a second voice must hold ``min_seconds``, two pieces and ``share``
-    of the judged speech."""
+def second_voice(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarray], spans: Sequence[tuple[float, float]],
+                 window: float = VOICE_PIECE, most: int = 120, same: float = VOICE_SAME,
+                 share: float = SECOND_VOICE_SHARE, min_seconds: float = SECOND_VOICE_SECONDS) -> tuple[tuple[float, float], ...]:
+    """Where this speech holds a voice other than its main one: ``window``-s pieces of ``spans``
+    (up to ``most``, spread evenly), each embedded and clustered as the voice stage does (groups
+    merge at mean similarity ``same``); when a second voice holds ``min_seconds``, two pieces and
+    ``share`` of the judged speech, the pieces of every voice but the largest — else none."""
     from .voices import VoiceOptions, cluster_windows
 
     pieces = []
@@ -64,15 +65,37 @@ def several_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndar
         n = int((b - a) // window)
         pieces += [(a + i * window, a + (i + 1) * window) for i in range(n)]
     if len(pieces) < 4:
-        return False
+        return ()
     if len(pieces) > most:
         pieces = [pieces[int(i)] for i in np.linspace(0, len(pieces) - 1, most)]
     emb = np.asarray(embed_many(pieces), dtype=np.float64)
     opts = VoiceOptions()
     cluster = cluster_windows(emb, same, seconds=[window] * len(pieces), cohesion_ratio=opts.cohesion_ratio,
                               substantial=opts.min_new_speaker)
-    secs = np.sort(np.bincount(cluster) * window)[::-1]
-    return bool(len(secs) > 1 and secs[1] >= max(min_seconds, share * secs.sum()) and secs[1] >= 2 * window)
+    counts = np.bincount(cluster)
+    secs = np.sort(counts * window)[::-1]
+    if not (len(secs) > 1 and secs[1] >= max(min_seconds, share * secs.sum()) and secs[1] >= 2 * window):
+        return ()
+    main = int(np.argmax(counts))
+    return tuple(p for p, c in zip(pieces, cluster) if c != main)
+
+
+def several_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarray], spans: Sequence[tuple[float, float]],
+                   **test) -> bool:
+    """Does this speech hold more than one voice (:func:`second_voice`; ``test``: its settings)?"""
+    return bool(second_voice(embed_many, spans, **test))
+
+
+def flag_second_voice(turns: Sequence[Turn], pieces: Sequence[tuple[float, float]], min_overlap: float = 0.5) -> list[Turn]:
+    """Turns holding at least ``min_overlap`` s of the pieces :func:`second_voice` heard, flagged
+    for review (``second_voice`` first among their reasons): where to look for the other person."""
+    out = []
+    for t in turns:
+        heard = sum(max(0.0, min(b, t.end) - max(a, t.start)) for a, b in pieces)
+        if heard >= min_overlap and FlagReason.SECOND_VOICE not in t.flags:
+            t = replace(t, flags=(FlagReason.SECOND_VOICE, *t.flags))
+        out.append(t)
+    return out
 
 
 def meeting_warnings(turns: Sequence[Turn], sounds_like_more: bool | None = None) -> tuple[str, ...]:

@@ -139,6 +139,7 @@ class FlagReason(str, enum.Enum):
     EDGE_VOICE = "edge_voice"  # the turn's first or last words sound like someone else
     LOW_ASR_CONFIDENCE = "low_asr_confidence"
     NO_TIMESTAMPS = "no_timestamps"
+    SECOND_VOICE = "second_voice"  # one speaker was found, and this turn holds the voice that sounds like another person
 
 
 @dataclass(frozen=True, slots=True)

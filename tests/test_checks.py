@@ -40,3 +40,20 @@ def test_the_channel_routing_test_is_stricter():
     spans = [(0.0, 60.0)]
     short_party = _voices({10, 11, 30, 31})  # 4 s of 60
     assert several_voices(short_party, spans) and not several_voices(short_party, spans, **CHANNEL_TEST)
+
+
+def test_the_second_voice_is_placed_and_its_turns_are_flagged():
+    from diarization.checks import flag_second_voice, second_voice
+    from meetings.types import AttributedWord, FlagReason, Turn, Word
+
+    heard = second_voice(_voices({10, 11, 30, 31, 50}), [(0.0, 60.0)])
+    assert sorted(int(a) for a, _ in heard) == [10, 11, 30, 31, 50]
+    assert second_voice(_voices(set()), [(0.0, 60.0)]) == ()
+
+    def turn(a, b, flags=()):
+        return Turn("S1", a, b, (AttributedWord(Word(a, b, " so", 0.9), "S1"),), flags=flags)
+
+    turns = [turn(0.0, 9.8), turn(9.9, 12.5), turn(12.5, 29.8, (FlagReason.SHORT_TURN,)), turn(29.9, 30.2), turn(49.0, 52.0)]
+    flagged = flag_second_voice(turns, heard)
+    assert [FlagReason.SECOND_VOICE in t.flags for t in flagged] == [False, True, False, False, True]
+    assert flagged[2].flags == (FlagReason.SHORT_TURN,)  # less than half a second of the other voice: left alone
