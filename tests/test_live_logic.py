@@ -187,18 +187,25 @@ class _Voices:
         return [SimpleNamespace(no_speech_prob=0.0, avg_logprob=-0.2, compression_ratio=1.2, words=words)], None
 
 
-def test_an_utterance_gets_its_speaker_from_its_whole_voice_at_the_final_decode():
-    from meetings.live import LiveTranscriber, _Channel
+def _system_transcriber():
+    """A system-channel transcriber on :class:`_Voices`, and a helper that appends an utterance
+    of (voice, seconds) parts to the channel's audio."""
+    from meetings.live import LiveTranscriber
 
     events: list = []
     live = LiveTranscriber(_Voices, events.append, roles=("system",))
     live.engine = _Voices()
     ch = live.channels["system"]
-    sr = 16_000
 
     def utterance(uid, start, parts):
-        ch.audio = np.concatenate([ch.audio, *[np.full(int(sec * sr), float(v), np.float32) for v, sec in parts]])
+        ch.audio = np.concatenate([ch.audio, *[np.full(int(sec * 16_000), float(v), np.float32) for v, sec in parts]])
         return Utterance("system", uid, start, start + sum(sec for _, sec in parts))
+
+    return events, live, ch, utterance
+
+
+def test_an_utterance_gets_its_speaker_from_its_whole_voice_at_the_final_decode():
+    events, live, ch, utterance = _system_transcriber()
 
     u1 = utterance(1, 0.0, [(1, 3.0)])
     live._final(ch, u1)  # the first voice founds S1
@@ -222,17 +229,8 @@ def test_an_utterance_gets_its_speaker_from_its_whole_voice_at_the_final_decode(
 
 def test_a_new_voice_is_labelled_while_it_speaks_and_a_label_not_kept_is_dropped():
     from meetings.events import LiveSpeakerDropped
-    from meetings.live import LiveTranscriber
 
-    events: list = []
-    live = LiveTranscriber(_Voices, events.append, roles=("system",))
-    live.engine = _Voices()
-    ch = live.channels["system"]
-    sr = 16_000
-
-    def utterance(uid, start, parts):
-        ch.audio = np.concatenate([ch.audio, *[np.full(int(sec * sr), float(v), np.float32) for v, sec in parts]])
-        return Utterance("system", uid, start, start + sum(sec for _, sec in parts))
+    events, live, ch, utterance = _system_transcriber()
 
     live._final(ch, utterance(1, 0.0, [(1, 3.0)]))  # S1
     u2 = utterance(2, 3.0, [(2, 4.0)])
