@@ -9,8 +9,8 @@ clustering: each utterance's voice embedding is matched against running centroid
 * :meth:`OnlineSpeakers.provisional` gives an utterance still running the label its final
   decision would give on its voice so far, without moving anything: the nearest known speaker,
   or — clearly nobody known, and enough speech — a new label *reserved* for it. The whole
-  utterance is observed at its end (:meth:`OnlineSpeakers.observe`, the only decision): a new
-  person takes the reserved label; otherwise the label is released and never given to anyone.
+  utterance is observed at its end (:meth:`OnlineSpeakers.observe`, the only decision, with the
+  label :meth:`OnlineSpeakers.release` hands back): a new person takes the reserved label; otherwise the label is released and never given to anyone.
   So a new voice is labelled while it still speaks, and the decisions are exactly those made on
   whole utterances alone.
 """
@@ -47,10 +47,9 @@ class OnlineSpeakers:
     reserved: dict = field(default_factory=dict)  # running utterance → (label reserved for it, its voice so far)
     issued: int = 0  # labels handed out, reserved ones included (released numbers are not reused)
 
-    def observe(self, embedding: np.ndarray | None, seconds: float, key=None) -> Match:
-        """The decision on a whole utterance (``key``: the one :meth:`provisional` was asked about,
-        whose reserved label a new person takes)."""
-        reserved = self.reserved.pop(key, (None, None))[0] if key is not None else None
+    def observe(self, embedding: np.ndarray | None, seconds: float, reserved: str | None = None) -> Match:
+        """The decision on a whole utterance (``reserved``: the label :meth:`release` returned for
+        it, which a new person takes)."""
         if embedding is None:
             return Match(self.labels[-1] if self.labels else None, 0.0)
         e = _unit(embedding)
@@ -58,7 +57,7 @@ class OnlineSpeakers:
             if seconds < self.min_new:
                 return Match(None, 0.0)
             return self._add(e, seconds, reserved)
-        sims = np.array([float(c @ e / (np.linalg.norm(c) or 1.0)) for c in self.centroids])
+        sims = _cosines(self.centroids, e)
         k = int(np.argmax(sims))
         best = float(sims[k])
         runner_up = float(np.partition(sims, -2)[-2]) if len(sims) > 1 else -1.0
@@ -80,8 +79,8 @@ class OnlineSpeakers:
         e = _unit(embedding)
         others = [(lab, v) for k, (lab, v) in self.reserved.items() if k != key]
         cands = list(zip(self.labels, self.centroids)) + others
-        sims = [float(c @ e / (np.linalg.norm(c) or 1.0)) for _, c in cands]
-        k = int(np.argmax(sims)) if sims else -1
+        sims = _cosines([c for _, c in cands], e)
+        k = int(np.argmax(sims)) if len(sims) else -1
         if k >= 0 and (sims[k] >= self.new_below or seconds < self.min_new):
             return Match(cands[k][0], sims[k])
         if seconds < self.min_new:
@@ -90,9 +89,11 @@ class OnlineSpeakers:
         self.reserved[key] = (label, e)
         return Match(label, 1.0, new=True)
 
-    def release(self, key) -> None:
-        """``key`` ended without a decision (too short, or echo): its reserved label goes unused."""
-        self.reserved.pop(key, None)
+    def release(self, key) -> str | None:
+        """The running utterance ``key`` has ended: the label reserved for it (if any), no longer
+        held. Pass it to :meth:`observe`; if the decision does not take it (or there is none: too
+        short, echo), it goes unused."""
+        return self.reserved.pop(key, (None,))[0]
 
     def _next_label(self) -> str:
         self.issued += 1
@@ -104,6 +105,11 @@ class OnlineSpeakers:
         self.weights.append(seconds)
         self.labels.append(label)
         return Match(label, 1.0, new=True)
+
+
+def _cosines(vectors, e: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each of ``vectors`` to the unit vector ``e``."""
+    return np.array([float(c @ e / (np.linalg.norm(c) or 1.0)) for c in vectors])
 
 
 def _unit(v) -> np.ndarray:

@@ -299,8 +299,8 @@ class LiveTranscriber:
         """At the final decode: the speaker from the whole utterance's voice — it may join a known
         speaker (moving its centroid), start a new one, or replace the provisional label."""
         self._peeked.pop(u.id, None)
-        held = self.speakers.reserved.get(u.id, (None,))[0]
-        m = self.speakers.observe(self._embed(audio), len(audio) / SR, key=u.id)
+        held = self.speakers.release(u.id)
+        m = self.speakers.observe(self._embed(audio), len(audio) / SR, reserved=held)
         self._announce(u, m.label)
         self._drop_unused(held)
 
@@ -329,10 +329,8 @@ class LiveTranscriber:
     def _final(self, ch: _Channel, u: Utterance) -> None:
         audio = self._clip(ch, u.start, u.end)
         if audio.size < SR // 5 or self._is_echo(ch, u.start, u.end):
-            held = self.speakers.reserved.get(u.id, (None,))[0]
-            self.speakers.release(u.id)
             self._peeked.pop(u.id, None)
-            self._drop_unused(held)
+            self._drop_unused(self.speakers.release(u.id))
             self.emit(LivePartial(ch.role, u.id, self._speaker(ch, u), ()))  # what was shown goes away
             return
         if ch.role == "system":  # the speaker first (an embedding is quicker than the decode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -25,25 +26,20 @@ _WAV_CACHE = Path(tempfile.gettempdir()) / f"parley-eval-wav-{os.getuid()}"
 AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
+@functools.cache
 def nobody_can_run_parley() -> bool:
     """Root with ``setpriv``, and a checkout (and interpreter) that user ``nobody`` can read: a
     clone inside a 0700 folder (``mktemp -d``) cannot be run as anyone else."""
     import sys
 
-    global _NOBODY_OK
-    if _NOBODY_OK is None:
-        _NOBODY_OK = False
-        if os.geteuid() == 0 and shutil.which("setpriv"):
-            try:
-                proc = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import meetings.cli"], cwd=REPO,
-                                      capture_output=True, timeout=120)
-                _NOBODY_OK = proc.returncode == 0
-            except (OSError, subprocess.SubprocessError):
-                _NOBODY_OK = False
-    return _NOBODY_OK
-
-
-_NOBODY_OK: bool | None = None
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return False
+    try:
+        proc = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import meetings.cli"], cwd=REPO,
+                              capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 def eval_item(name: str, stem: str | None = None) -> Path:

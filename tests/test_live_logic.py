@@ -138,7 +138,7 @@ def test_provisional_label_is_what_the_final_decision_would_give_and_moves_nothi
     # another running utterance of the same stranger is shown the same label
     assert s.provisional(4, _near(b, 35), 2.0).label == "S2"
     # the final decision founds the new person under the reserved label
-    assert s.observe(_near(b, 36), 4.0, key=3).label == "S2" and s.labels == ["S1", "S2"] and not s.reserved
+    assert s.observe(_near(b, 36), 4.0, reserved=s.release(3)).label == "S2" and s.labels == ["S1", "S2"] and not s.reserved
 
 
 def test_a_reserved_label_the_final_decision_does_not_keep_is_never_reused():
@@ -146,7 +146,7 @@ def test_a_reserved_label_the_final_decision_does_not_keep_is_never_reused():
     a, c = _voice(1), _voice(3)
     s.observe(_near(a, 40), 2.5)
     assert s.provisional(7, _near(c, 41), 2.0).label == "S2"  # looked new so far ...
-    assert s.observe(_near(a, 42), 6.0, key=7).label == "S1"  # ... but the whole utterance is S1's
+    assert s.observe(_near(a, 42), 6.0, reserved=s.release(7)).label == "S1"  # ... but the whole utterance is S1's
     assert s.labels == ["S1"] and not s.reserved
     assert s.provisional(8, _near(c, 43), 2.0).label == "S3"  # the next new voice: S2 is not handed out again
     s.release(8)
@@ -160,7 +160,7 @@ def test_decisions_are_the_same_with_or_without_provisional_labels():
     got_shown = []
     for i, v in enumerate(voices):
         shown.provisional(i, _near(v, 80 + i, noise=1.0), 2.0)  # a noisier voice so far
-        got_shown.append(shown.observe(_near(v, 50 + i), 3.0, key=i).label)
+        got_shown.append(shown.observe(_near(v, 50 + i), 3.0, reserved=shown.release(i)).label)
     # the same people in the same order; only the numbers may skip labels released on the way
     assert len(set(got_plain)) == len(set(got_shown))
     assert [got_plain.index(x) for x in got_plain] == [got_shown.index(x) for x in got_shown]
