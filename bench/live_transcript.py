@@ -41,6 +41,33 @@ SR = 16_000
 PLAY_RATE = 48_000  # bench.pulse's null sinks
 
 
+def label_breakdown(committed: list[dict], matches: list, lines: list[dict], offset: float) -> dict:
+    """The slowest twentieth of speaker labels on committed words, by why they waited: the word was
+    shown before its utterance had any label (a first label), or under another label that the
+    utterance's final decision (or a later look at its voice) changed."""
+    first: dict = {}
+    last: dict = {}
+    for x in lines:
+        if x["type"] == "speaker" and x.get("utterance") is not None:
+            first.setdefault(x["utterance"], x["emitted"])
+            last[x["utterance"]] = x["emitted"]
+    rows = []
+    for w, m in zip(committed, matches):
+        if not m:
+            continue
+        u = w["utterance"]
+        done = max(w["emitted"], last.get(u, w["emitted"] if w["speaker"] else np.inf))
+        if not np.isfinite(done):
+            continue
+        why = "none" if done == w["emitted"] else ("first label" if not w["speaker"] and first.get(u) == last.get(u) else "label changed")
+        rows.append((done - (m[1] + offset), why))
+    if not rows:
+        return {}
+    cut = pct([r[0] for r in rows], 95)
+    slow = [why for lat, why in rows if lat >= cut]
+    return {"p95_s": round(cut, 2), "words": len(slow), **{k: slow.count(k) for k in ("first label", "label changed", "none")}}
+
+
 def build_tracks(eval_dir: Path, minutes: float, tmp: Path):
     """The system track (:func:`bench.live_speakers.system_track`, the offline replay's too) and
     the call's agent on the mic, written for the audio server to play."""
@@ -83,6 +110,8 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-dir", type=Path, default=REPO / "bench" / "data")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "extra")
+    ap.add_argument("--max-utterance", type=float, help="LiveOptions.max_utterance for this run (default: the shipped one)")
+    ap.add_argument("--keep-events", type=Path, help="copy the run's event log (JSON lines) here")
     args = ap.parse_args(argv)
     stem = "live_transcript" if args.minutes == 10 else f"live_transcript_{args.minutes:g}min"
     for k, v in (("PYANNOTE_METRICS_ENABLED", "false"), ("HF_HUB_OFFLINE", "1")):
@@ -113,7 +142,13 @@ def main(argv=None) -> int:
             events.append((time.monotonic() - rec.t0, e))
             log(e)
 
-        live = LiveTranscriber(lambda: engine, emit)
+        from dataclasses import replace
+
+        from meetings.live import LiveOptions
+
+        opts = LiveOptions() if args.max_utterance is None else replace(LiveOptions(), max_utterance=args.max_utterance)
+        r["max_utterance"] = opts.max_utterance
+        live = LiveTranscriber(lambda: engine, emit, options=opts)
         rec.add_tap(live.tap)
         rec.start()
         live.start()
@@ -148,7 +183,12 @@ def main(argv=None) -> int:
         lat_c = [w["emitted"] - (m[1] + offset) for w, m in zip(committed, mc) if m]
         lat_s = [max(w["emitted"], said.get(w["utterance"], w["emitted"] if w["speaker"] else np.inf)) - (m[1] + offset)
                  for w, m in zip(committed, mc) if m]
+        r["slow_labels"] = label_breakdown(committed, mc, lines, offset)
         lat_s = [x for x in lat_s if np.isfinite(x)]
+        if args.keep_events:
+            import shutil
+
+            shutil.copy(log_path, args.keep_events)
         backlog = [x["seconds"] for x in lines if x["type"] == "backlog"]
         r["latency"] = {
             "interim_median_s": round(pct(lat_i, 50), 2), "interim_words_matched": len(lat_i),
@@ -294,7 +334,11 @@ def render(r: dict) -> str:
            f"{r['offline_replay_der_captured_pct']:.1f} % on the captured system channel." if "offline_replay_der_original_pct" in r else "")
         + (" Backlog, max per 10 minutes: " + ", ".join(f"{x:.1f}" for x in bl["max_by_10min_s"]) + " s." if "max_by_10min_s" in bl else "")
         + (f" Peak memory of the benchmark process before refining (models, recorder, live transcriber, event log): "
-           f"{r['peak_rss_live_mb']} MB." if "peak_rss_live_mb" in r else ""), ""])
+           f"{r['peak_rss_live_mb']} MB." if "peak_rss_live_mb" in r else "")
+        + (f" The slowest twentieth of speaker labels (≥ {sl['p95_s']:.2f} s, {sl['words']} words): {sl['first label']} waited "
+           f"for their utterance's first label, {sl['label changed']} were shown under a label changed later, "
+           f"{sl['none']} were labelled when shown (slow words)." if (sl := r.get("slow_labels")) else "")
+        + (f" Utterances cut at {r['max_utterance']:g} s." if "max_utterance" in r else ""), ""])
 
 
 if __name__ == "__main__":

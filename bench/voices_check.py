@@ -4,8 +4,9 @@
 Positives: two-party telephone calls built from evaluation speakers (:mod:`bench.calls`) in which
 one party says little — the calls a diarizer merges into one speaker; 14 pairs, seeded. Negatives:
 each evaluation speaker's clean speech alone, joined with 0.4-s gaps and made telephone-band the
-same way, and the two sides of the real call ``phone_call_40``, each channel alone (minutes of one voice). The test runs on the reference speech of each file (what the diarizer's one speaker
-holds when it merged the call). Settings: piece length × clustering similarity × (share, seconds)
+same way, and the two sides of the real call ``phone_call_40``, each channel alone (minutes of one
+voice). The test runs on the diarizer's speech of each file, as the import does (an earlier version
+ran it on the reference speech, which the import never sees, and chose its settings there). Settings: piece length × clustering similarity × (share, seconds)
 a second voice needs; each file is judged with the setting that makes the fewest errors (missed
 positives + false alarms) on the *other* files.
 
@@ -64,7 +65,7 @@ def files(eval_dir: Path, pairs: int = 14, seed: int = 3) -> list[dict]:
     if (eval_dir / "phone_call_40").exists():  # a real call's two sides, each alone (its own channel): minutes of one voice
         ref = scoring.load_reference(eval_dir, "phone_call_40", 0.0)
         for side in ("agent", "caller"):
-            x, sr = sf.read(eval_dir / "phone_call_40" / f"{side}.flac", dtype="float32")
+            x, sr = sf.read(scoring.audio_path(eval_dir, "phone_call_40", side), dtype="float32")
             out.append({"kind": "one voice", "name": f"phone_call_40:{side}", "audio": resample_poly(x, SR, sr).astype(np.float32),
                         "spans": _merge([(s.start, s.end) for s in ref.segments if s.speaker == side])})
     return out
@@ -88,6 +89,10 @@ def main(argv=None) -> int:
     for f in items:
         x = f["audio"]
         memo: dict = {}
+        # the speech the import runs the check on: the diarizer's (one speaker's, when it merged the
+        # call), within the audio
+        end = len(x) / SR
+        f["spans"] = [(a, min(b, end)) for a, b in ((s.start, s.end) for s in engine.diarizer(x).exclusive) if min(b, end) > a]
 
         def embed(pieces, x=x, memo=memo):
             key = tuple(pieces)
@@ -118,7 +123,9 @@ def main(argv=None) -> int:
         return {"detected": sum(a and t for a, t in zip(h, truth)), "two_voice_files": sum(truth),
                 "false_alarms": sum(a and not t for a, t in zip(h, truth)), "one_voice_files": len(truth) - sum(truth)}
 
+    best = min(order, key=lambda g: (errors(g), order.index(g)))
     r = {"date": time.strftime("%Y-%m-%d %H:%M"), "shipped": list(shipped), "before": list(before),
+         "best_in_sample": list(best), "best_in_sample_counts": counts(hits[best]),
          "shipped_in_sample": counts(hits[shipped]), "before_in_sample": counts(hits[before]) if before in hits else None,
          "leave_one_out": counts(loo), "loo_picks": picks,
          "files": [{"kind": f["kind"], "name": f["name"], "speech_s": round(sum(b - a for a, b in f["spans"]), 1),
@@ -136,12 +143,14 @@ def render(r: dict) -> str:
 
     lines = ["## One speaker found, more voices heard (whole-meeting check)", "",
              f"`python -m bench.voices_check` ({r['date']}): telephone-band calls built from evaluation speakers where one party "
-             "says little (the calls a diarizer merges), and each evaluation speaker alone; the check on each file's reference "
-             "speech. Settings: piece seconds / clustering similarity / share and seconds a second voice needs.", "",
+             "says little (the calls a diarizer merges), and each evaluation speaker alone; the check on each file's speech as "
+             "the diarizer found it (what the import runs it on). Settings: piece seconds / clustering similarity / share and seconds a second voice needs.", "",
              "| setting | files judged | result |", "|---|---|---|",
              f"| shipped {tuple(r['shipped'])} | in-sample | {fmt(r['shipped_in_sample'])} |"]
     if r.get("before_in_sample"):
         lines.append(f"| before {tuple(r['before'])} (still the channel-routing test) | in-sample | {fmt(r['before_in_sample'])} |")
+    if r.get("best_in_sample") and r["best_in_sample"] != r["shipped"]:
+        lines.append(f"| fewest errors on all files {tuple(r['best_in_sample'])} | in-sample | {fmt(r['best_in_sample_counts'])} |")
     lines.append(f"| **chosen on the other files** | **leave one file out** | **{fmt(r['leave_one_out'])}** |")
     lines += ["", "Chosen in the folds: " + ", ".join(f"{k} ×{v}" for k, v in sorted(r["loo_picks"].items(), key=lambda x: -x[1]))
               + ". Most one-voice files are short (5–40 s of speech: the evaluation excerpts are 30 s); the real call's two "

@@ -44,7 +44,7 @@ class LiveOptions:
     vad_threshold: float = 0.5
     pad: float = 0.4  # seconds kept before and after detected speech (bench.live_speakers: less speech missed)
     end_silence: float = 0.6  # silence that ends an utterance
-    max_utterance: float = 8.0  # longer speech is cut here (12 s before: speaker-label p95 5.9 → 4.3 s in bench.live_speakers --timed, DER +0.2 points offline)
+    max_utterance: float = 6.0  # longer speech is cut here (12 → 8 s: label p95 5.9 → 4.3 s simulated; 8 → 6 s: the slowest labels were words committed at an 8-s utterance's final decode)
     interim_every: float = 1.0  # seconds of new audio between interim decodes
     beam_size: int = 1  # greedy for interims; finals use the engine's beam
     echo_margin_db: float = 6.0  # a mic utterance this much quieter than the system audio is echo

@@ -353,7 +353,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
 
         heard = second_voice(
             lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
-            [(s.start, s.end) for s in dia.exclusive] or [(t.start, t.end) for t in turns],
+            [(s.start, min(s.end, duration)) for s in dia.exclusive if min(s.end, duration) > s.start] or [(t.start, t.end) for t in turns],
         )
         sounds_like_more = bool(heard)
         turns = flag_second_voice(turns, heard)  # where the other voice was heard: the turns to review
