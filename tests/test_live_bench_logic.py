@@ -16,7 +16,7 @@ def _speaker(utterance, label, emitted):
     return {"type": "speaker", "label": label, "utterance": utterance, "emitted": emitted}
 
 
-REF = [("A", 0.7, 1.0, "one"), ("A", 1.7, 2.0, "two"), ("B", 2.7, 3.0, "three")]
+REF = [(0.7, 1.0, "A", "one"), (1.7, 2.0, "A", "two"), (2.7, 3.0, "B", "three")]  # (start, end, speaker, word)
 
 
 @pytest.mark.parametrize("slow, why", [
