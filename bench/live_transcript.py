@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +42,11 @@ SR = 16_000
 PLAY_RATE = 48_000  # bench.pulse's null sinks
 
 
-def label_breakdown(committed: list[dict], matches: list, lines: list[dict], offset: float) -> dict:
-    """The slowest twentieth of speaker labels on committed words, by why they waited: the word was
-    shown before its utterance had any label (a first label), or under another label that the
-    utterance's final decision (or a later look at its voice) changed."""
+def label_latencies(committed: list[dict], matches: list, lines: list[dict], offset: float) -> list[tuple[float, str]]:
+    """Per matched committed word: how long after it was spoken its speaker label was final (when
+    it was shown, or its utterance's last speaker update if later), and why it waited: ``none``
+    (labelled when shown), ``first label`` (shown before its utterance had any label) or
+    ``label changed`` (shown under another label that a later update changed)."""
     first: dict = {}
     last: dict = {}
     for x in lines:
@@ -61,6 +63,12 @@ def label_breakdown(committed: list[dict], matches: list, lines: list[dict], off
             continue
         why = "none" if done == w["emitted"] else ("first label" if not w["speaker"] and first.get(u) == last.get(u) else "label changed")
         rows.append((done - (m[1] + offset), why))
+    return rows
+
+
+def label_breakdown(committed: list[dict], matches: list, lines: list[dict], offset: float) -> dict:
+    """The slowest twentieth of speaker labels on committed words (:func:`label_latencies`), by why they waited."""
+    rows = label_latencies(committed, matches, lines, offset)
     if not rows:
         return {}
     cut = pct([r[0] for r in rows], 95)
@@ -119,7 +127,7 @@ def main(argv=None) -> int:
     from capture.devices import find_device
     from capture.recorder import ChannelSpec, Recorder
     from meetings.events import LiveBacklog, LiveCommitted, LiveSpeaker
-    from meetings.live import EventLog, LiveTranscriber, apply_live_names
+    from meetings.live import EventLog, LiveOptions, LiveTranscriber, apply_live_names
     from meetings.pipeline import Engine
     from meetings.recording import process_recording
     from meetings.store import Store
@@ -141,10 +149,6 @@ def main(argv=None) -> int:
         def emit(e):
             events.append((time.monotonic() - rec.t0, e))
             log(e)
-
-        from dataclasses import replace
-
-        from meetings.live import LiveOptions
 
         opts = LiveOptions() if args.max_utterance is None else replace(LiveOptions(), max_utterance=args.max_utterance)
         r["max_utterance"] = opts.max_utterance
@@ -177,14 +181,11 @@ def main(argv=None) -> int:
         sys_words = [x for x in lines if x["type"] == "word" and x["channel"] == "system"]
         interim = [x for x in sys_words if x["state"] == "interim"]
         committed = [x for x in sys_words if x["state"] == "committed"]
-        said = {x["utterance"]: x["emitted"] for x in lines if x["type"] == "speaker" and x.get("utterance") is not None}
         lat_i = [w["emitted"] - (m[1] + offset) for w, m in zip(interim, match_words(interim, ref_words, offset)) if m]
         mc = match_words(committed, ref_words, offset)
         lat_c = [w["emitted"] - (m[1] + offset) for w, m in zip(committed, mc) if m]
-        lat_s = [max(w["emitted"], said.get(w["utterance"], w["emitted"] if w["speaker"] else np.inf)) - (m[1] + offset)
-                 for w, m in zip(committed, mc) if m]
+        lat_s = [lat for lat, _ in label_latencies(committed, mc, lines, offset)]
         r["slow_labels"] = label_breakdown(committed, mc, lines, offset)
-        lat_s = [x for x in lat_s if np.isfinite(x)]
         if args.keep_events:
             import shutil
 
