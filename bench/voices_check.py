@@ -91,8 +91,7 @@ def main(argv=None) -> int:
         memo: dict = {}
         # the speech the import runs the check on: the diarizer's (one speaker's, when it merged the
         # call), within the audio
-        end = len(x) / SR
-        f["spans"] = [(a, min(b, end)) for a, b in ((s.start, s.end) for s in engine.diarizer(x).exclusive) if min(b, end) > a]
+        f["spans"] = checks.within([(s.start, s.end) for s in engine.diarizer(x).exclusive], len(x) / SR)
 
         def embed(pieces, x=x, memo=memo):
             key = tuple(pieces)

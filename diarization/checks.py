@@ -18,7 +18,7 @@ import numpy as np
 
 from meetings.types import FlagReason, Turn
 
-__all__ = ["second_voice", "several_voices", "flag_second_voice", "meeting_warnings", "fold_backchannel_speakers", "talk_shares"]
+__all__ = ["within", "second_voice", "several_voices", "flag_second_voice", "meeting_warnings", "fold_backchannel_speakers", "talk_shares"]
 
 DOMINANT_SHARE = 0.9  # one of two speakers holding this share of the talk is suspicious
 BACKCHANNEL_SECONDS = 2.0  # a speaker with less talk than this, nearly all over others ...
@@ -49,6 +49,11 @@ SECOND_VOICE_SECONDS = 2.0
 #: "yes" there splits a party, not just warns): 2-s pieces, the voice stage's similarity, a tenth
 #: of the speech and 4 s (the settings the stereo calls were measured with: 7 of 7, confusion 0.2 %)
 CHANNEL_TEST = {"window": 2.0, "same": 0.3, "share": 0.1, "min_seconds": 4.0}
+
+
+def within(spans: Sequence[tuple[float, float]], end: float) -> list[tuple[float, float]]:
+    """``spans`` cut at ``end`` (the audio's length; a diarizer's last frame can reach past it), empty ones dropped."""
+    return [(a, min(b, end)) for a, b in spans if min(b, end) > a]
 
 
 def second_voice(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarray], spans: Sequence[tuple[float, float]],

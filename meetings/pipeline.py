@@ -349,11 +349,11 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     turns = score_turns(turns, voice_margins=margins, edge_margins=edges)
     sounds_like_more = None
     if len({t.speaker for t in turns if t.words}) <= 1 and duration >= 20.0:  # one speaker: does it sound like one?
-        from diarization.checks import flag_second_voice, second_voice
+        from diarization.checks import flag_second_voice, second_voice, within
 
         heard = second_voice(
             lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
-            [(s.start, min(s.end, duration)) for s in dia.exclusive if min(s.end, duration) > s.start] or [(t.start, t.end) for t in turns],
+            within([(s.start, s.end) for s in dia.exclusive], duration) or [(t.start, t.end) for t in turns],
         )
         sounds_like_more = bool(heard)
         turns = flag_second_voice(turns, heard)  # where the other voice was heard: the turns to review

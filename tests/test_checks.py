@@ -57,3 +57,9 @@ def test_the_second_voice_is_placed_and_its_turns_are_flagged():
     flagged = flag_second_voice(turns, heard)
     assert [FlagReason.SECOND_VOICE in t.flags for t in flagged] == [False, True, False, False, True]
     assert flagged[2].flags == (FlagReason.SHORT_TURN,)  # less than half a second of the other voice: left alone
+
+
+def test_the_checked_speech_stays_inside_the_audio():
+    from diarization.checks import within
+
+    assert within([(0.0, 1.0), (2.0, 5.0), (6.0, 7.0)], 4.0) == [(0.0, 1.0), (2.0, 4.0)]
