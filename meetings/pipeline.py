@@ -320,6 +320,10 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         dia = diarize()
         transcript = transcribe(dia)
 
+    heard_one = False  # the diarizer's one speaker was checked and holds one voice
+    if len(dia.speakers) == 1 and duration >= 20.0:  # one speaker: does it sound like one?
+        dia = _split_second_voice(engine, wav, dia, duration)
+        heard_one = len(dia.speakers) == 1
     t0 = time.perf_counter()
     primary = align(transcript.words, dia)
     timings.append(StageTiming("align", time.perf_counter() - t0))
@@ -347,8 +351,8 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         timings.append(StageTiming("overlap", time.perf_counter() - t0))
     turns, dia = _fold_backchannels(turns, dia)
     turns = score_turns(turns, voice_margins=margins, edge_margins=edges)
-    sounds_like_more = None
-    if len({t.speaker for t in turns if t.words}) <= 1 and duration >= 20.0:  # one speaker: does it sound like one?
+    sounds_like_more = False if heard_one else None
+    if not heard_one and len({t.speaker for t in turns if t.words}) <= 1 and duration >= 20.0:  # one speaker: more voices?
         from diarization.checks import flag_second_voice, second_voice, within
 
         heard = second_voice(
@@ -364,6 +368,25 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
                      voice_margins=tuple(margins) if margins is not None else None,
                      edge_margins=tuple(edges) if edges is not None else None,
                      warnings=meeting_warnings(turns, sounds_like_more), activity=dia.segments)
+
+
+def _split_second_voice(engine: Engine, wav: Path, dia: Diarization, duration: float) -> Diarization:
+    """The diarizer found one speaker where the voices under the speech form two
+    (:func:`diarization.checks.split_voices`): its speech cut between the two. On a telephone line
+    the segmentation can put a party who says little into the other's speaker slot, and no
+    clustering threshold then tells them apart (issue 14); 1-s pieces of the speech do."""
+    from dataclasses import replace
+
+    from diarization.checks import split_voices, within
+    from meetings.types import SpeakerSegment
+
+    split = split_voices(lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
+                         within([(s.start, s.end) for s in dia.exclusive], duration))
+    if split is None:
+        return dia
+    names = (dia.speakers[0], "SPEAKER_01" if dia.speakers[0] != "SPEAKER_01" else "SPEAKER_00")
+    segments = tuple(SpeakerSegment(a, b, names[v]) for a, b, v in split.parts)
+    return replace(dia, segments=segments, exclusive=segments, speakers=names, activations=None, centroids=split.centroids)
 
 
 def _fold_backchannels(turns, dia: Diarization):

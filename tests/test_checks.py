@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from diarization.checks import CHANNEL_TEST, several_voices
 
@@ -63,3 +64,62 @@ def test_the_checked_speech_stays_inside_the_audio():
     from diarization.checks import within
 
     assert within([(0.0, 1.0), (2.0, 5.0), (6.0, 7.0)], 4.0) == [(0.0, 1.0), (2.0, 4.0)]
+
+
+def test_pieces_cover_short_turns_between_others():
+    from diarization.checks import pieces_over
+
+    assert pieces_over([(0.0, 3.0)], 1.0) == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)]
+    assert pieces_over([(5.0, 7.5)], 1.0) == [(5.0, 6.0), (5.75, 6.75), (6.5, 7.5)]  # spread to the end
+    assert pieces_over([(10.0, 10.8)], 1.0) == [(9.9, 10.9)]  # shorter than a piece: one, centred
+    assert pieces_over([(0.1, 0.9)], 1.0) == [(0.0, 1.0)]  # never before the start of the audio
+    assert pieces_over([(20.0, 20.5)], 1.0) == []  # under 0.6 of a piece: not judged
+
+
+def _timeline(second: list[tuple[float, float]], seed: int = 0):
+    """An embedder: a piece sounds like voice B when its centre lies in ``second``, else voice A."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(192), rng.standard_normal(192)
+
+    def embed_many(pieces):
+        return np.stack([(b if any(s <= (p + q) / 2 < e for s, e in second) else a) + 0.7 * rng.standard_normal(192)
+                         for p, q in pieces])
+
+    return embed_many
+
+
+def test_one_speakers_speech_is_cut_between_two_voices():
+    from diarization.checks import split_voices
+
+    spans = [(0.0, 9.6), (10.1, 13.8), (14.3, 40.0)]  # the second voice: 10.1-13.8, its own turn
+    split = split_voices(_timeline([(10.1, 13.8)]), spans)
+    assert split is not None and split.centroids.shape == (2, 192)
+    second = [(a, b) for a, b, v in split.parts if v == 1]
+    assert second == [(10.1, 13.8)]
+    assert sum(b - a for a, b, _ in split.parts) == pytest.approx(sum(b - a for a, b in spans))  # all the speech, once
+    assert split_voices(_timeline([]), spans) is None  # one voice: nothing to cut
+    assert split_voices(_timeline([(20.0, 21.0)]), spans) is None  # one odd second is no one
+
+
+def test_a_voice_change_inside_a_span_is_placed_to_the_nearest_piece():
+    from diarization.checks import split_voices
+
+    split = split_voices(_timeline([(30.0, 36.0)]), [(0.0, 60.0)])
+    second = [(a, b) for a, b, v in split.parts if v == 1]
+    assert len(second) == 1 and abs(second[0][0] - 30.0) <= 0.5 and abs(second[0][1] - 36.0) <= 0.5
+
+
+def test_a_long_recording_is_labelled_in_longer_pieces():
+    from diarization.checks import split_voices
+
+    calls = []
+    inner = _timeline([(600.0, 900.0)])
+
+    def embed_many(pieces):
+        calls.append(len(pieces))
+        return inner(pieces)
+
+    split = split_voices(embed_many, [(0.0, 3600.0)], label_most=2000)
+    assert calls[0] == 120 and calls[1] <= 2000  # judged on 120 pieces, labelled on at most 2,000
+    second = [(a, b) for a, b, v in split.parts if v == 1]
+    assert len(second) == 1 and abs(second[0][0] - 600.0) <= 2.0 and abs(second[0][1] - 900.0) <= 2.0
