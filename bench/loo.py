@@ -114,7 +114,7 @@ def _ci(lo: float, hi: float) -> str:
 
 def render_out_of_sample(files: list[dict]) -> list[str]:
     """The report's out-of-sample section, from ``python -m bench``'s per-file results."""
-    from bench.variants import OVERLAP_VARIANTS, VOICE_VARIANTS
+    from bench.variants import OVERLAP_SHIPPED, OVERLAP_VARIANTS, VOICE_VARIANTS
     from diarization.confidence import ScoredTurn, TurnFeatures
 
     files = [f for f in files if f.get("wer", {}).get("variants")]
@@ -147,10 +147,11 @@ def render_out_of_sample(files: list[dict]) -> list[str]:
     row("Viterbi alignment alone", fixed(joint, "off|off"), fixed(joint, "off|off"))
     v_out, v_pick = chosen(voice, "default")
     row("+ voice stage (its thresholds, or off, chosen without the file)", fixed(joint, "default|off"), v_out, v_pick)
-    o_out, o_pick = chosen(overlap, "default")
-    row("+ overlap recovery on the default voice stage (leakage rules, or off, chosen without the file)", fixed(joint, "default|default"), o_out, o_pick)
-    j_out, j_pick = chosen(joint, "default|default")
-    row("full pipeline: both stages' settings chosen together without the file", fixed(joint, "default|default"), j_out, j_pick)
+    o_out, o_pick = chosen(overlap, OVERLAP_SHIPPED)
+    row("+ overlap recovery on the default voice stage (leakage rules, or off, chosen without the file; in-sample: on)", fixed(joint, "default|default"), o_out, o_pick)
+    shipped = f"default|{OVERLAP_SHIPPED}"
+    j_out, j_pick = chosen(joint, shipped)
+    row(f"full pipeline: both stages' settings chosen together without the file (in-sample: as shipped, {shipped})", fixed(joint, shipped), j_out, j_pick)
     L = ["\n## Out of sample: leave-one-meeting-out\n",
          f"Every setting fitted on the evaluation set is chosen again for each of the {len(names)} files *without* that file: among a stage's "
          "variants (its shipped setting, neighbouring settings, and the stage switched off: `bench/variants.py`), the one with the lowest "

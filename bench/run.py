@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import startup
 
         start = None if args.no_whole else startup.measure(tmp)
-    report = {"files": [asdict(r) for r in results], "calls": call_results, "calls_bias": bias_sweep, "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "startup": start, "machine": machine(),
+    report = {"files": [asdict(r) for r in results], "recover_overlap": engine.recover_overlap, "calls": call_results, "calls_bias": bias_sweep, "joined": joined, "mixed": mixed, "model_load_seconds": load_s, "whole_process": whole, "startup": start, "machine": machine(),
               "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1))
     args.out.write_text(render(report, args))
@@ -480,7 +480,8 @@ def render(report: dict, args) -> str:
         L.append("\n## Transcription and speaker attribution (meeteval; tcpWER collar 5 s)\n")
         L.append("| system | WER | cpWER | tcpWER | cpWER heavy-overlap (EN2006b, EN2009b) |\n|---|---|---|---|---|")
         heavy = [f for f in wer_files if f["name"] in HEAVY_OVERLAP]
-        for system, label in (("parley", "Parley: alignment + voice re-clustering + overlap recovery"), ("parley_no_overlap", "Parley Viterbi alignment only (no voice stage, no overlap recovery)"), ("max_overlap", "WhisperX-style max-overlap, same ASR + diarization")):
+        shipped = "Parley: alignment + voice re-clustering" + (" + overlap recovery" if report.get("recover_overlap", True) else " (as shipped: overlap recovery off)")
+        for system, label in (("parley", shipped), ("parley_no_overlap", "Parley Viterbi alignment only (no voice stage, no overlap recovery)"), ("max_overlap", "WhisperX-style max-overlap, same ASR + diarization")):
             hv = " / ".join(f"{100 * _sum_wer([f], system, 'cpwer'):.1f} %" for f in heavy) or "–"
             L.append(f"| {label} | {100 * _sum_wer(wer_files, system, 'wer'):.1f} % | {100 * _sum_wer(wer_files, system, 'cpwer'):.1f} % | {100 * _sum_wer(wer_files, system, 'tcpwer'):.1f} % | {hv} |")
         sp = {s: [sum(f["wer"][s].get("splits", [0, 0])[i] for f in wer_files) for i in (0, 1)] for s in ("parley", "max_overlap")}
@@ -545,7 +546,7 @@ def render(report: dict, args) -> str:
         L.append(f"| {k} | {v:.1f} | {v / dur:.3f} |")
     pipeline_s = sum(v for k, v in stages.items() if k != "baseline_diarize")
     L.append(f"| **import pipeline (decode → save)** | {pipeline_s:.1f} | **{pipeline_s / dur:.3f}** |")
-    L.append(f"\nModel loading (once per process): {report['model_load_seconds']:.1f} s. Share of pipeline time: alignment (Viterbi, pure) {100 * stages.get('align', 0) / max(pipeline_s, 1e-9):.2f} %, voice re-clustering (speaker embeddings of word windows + clustering) {100 * stages.get('voice', 0) / max(pipeline_s, 1e-9):.1f} %, overlap recovery (re-transcription) {100 * stages.get('overlap', 0) / max(pipeline_s, 1e-9):.1f} %.\n")
+    L.append(f"\nModel loading (once per process): {report['model_load_seconds']:.1f} s. Share of pipeline time: alignment (Viterbi, pure) {100 * stages.get('align', 0) / max(pipeline_s, 1e-9):.2f} %, voice re-clustering (speaker embeddings of word windows + clustering) {100 * stages.get('voice', 0) / max(pipeline_s, 1e-9):.1f} %, overlap recovery (re-transcription) " + (f"{100 * stages.get('overlap', 0) / max(pipeline_s, 1e-9):.1f} %" if "overlap" in stages else "off (`--recover-overlap`)") + ".\n")
     w = report.get("whole_process")
     if w:
         L.append(f"Whole process, a real `parley import` of all files joined ({w['audio_seconds'] / 60:.1f} min, model loading and start-up included): {w['wall_seconds']:.1f} s = **{w['wall_seconds'] / w['audio_seconds']:.3f}× real time**, peak RSS **{w['peak_rss_mb']:.0f} MB**.\n")

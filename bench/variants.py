@@ -12,6 +12,7 @@ from pathlib import Path
 
 from diarization.overlap import OverlapOptions
 from diarization.voices import VoiceOptions
+from meetings.types import PipelineOptions
 
 #: name -> options (None: the stage off). The first after "off" is the pipeline's default.
 VOICE_VARIANTS = {
@@ -32,6 +33,10 @@ OVERLAP_VARIANTS = {
     "min_words=1": OverlapOptions(min_words=1),
     "min_words=3": OverlapOptions(min_words=3),
 }
+
+
+#: the overlap variant the pipeline ships ("off" unless PipelineOptions.recover_overlap)
+OVERLAP_SHIPPED = "default" if PipelineOptions().recover_overlap else "off"
 
 
 class Cached:

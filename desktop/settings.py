@@ -45,6 +45,7 @@ class AppSettings:
     data_dir: str = ""  # "" = the default data folder
     num_speakers: str = ""  # "" = let diarization decide; else how many people talk
     cloud_summaries: str = ""  # "1": the app may send transcript text to Anthropic for summaries
+    recover_overlap: str = ""  # "1": re-transcribe a second voice under another's turn (PipelineOptions.recover_overlap)
     window_geometry: str = ""  # hex of QWidget.saveGeometry()
     last_meeting: str = ""  # the meeting open when the app was closed
 
@@ -56,6 +57,7 @@ class AppSettings:
             device=self.device if self.device in DEVICES else "auto",
             language=self.language.strip() or None,
             num_speakers=int(n) if n.isdigit() and int(n) > 0 else None,
+            recover_overlap=self.recover_overlap.strip().lower() in ("1", "true", "yes", "on"),
         )
 
     @property

@@ -58,6 +58,11 @@ class SettingsDialog(QDialog):
         n = settings.num_speakers.strip()
         self.num_speakers.setValue(int(n) if n.isdigit() else 0)
         self.num_speakers.setToolTip("How many people talk in the recordings you import next (detect: diarization decides).")
+        self.overlap = QCheckBox("Transcribe a second voice under another speaker's words")
+        self.overlap.setChecked(settings.pipeline_options().recover_overlap)
+        self.overlap.setToolTip("Re-transcribes overlapped stretches with the louder voice faded out. Off by default: "
+                                "with tiny.en it adds about 9 % to an import and did not improve who-said-what; "
+                                "a larger model hears a quieter voice better.")
         self.cloud = QCheckBox("Cloud summaries: send transcript text (never audio) to Anthropic")
         self.cloud.setChecked(settings.cloud)
         self.cloud.setToolTip("Off: summaries are written offline on this machine. On: the cost is shown before each run.")
@@ -92,6 +97,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device:", self.device)
         form.addRow("Language:", self.language)
         form.addRow("Number of speakers:", self.num_speakers)
+        form.addRow("Overlapped speech:", self.overlap)
         form.addRow("Data folder:", data_row)
         form.addRow("Anthropic API key:", key_row)
         form.addRow("", self.key_state)
@@ -146,6 +152,7 @@ class SettingsDialog(QDialog):
             data_dir=self.data_dir.text().strip(),
             num_speakers=str(self.num_speakers.value()) if self.num_speakers.value() else "",
             cloud_summaries="1" if self.cloud.isChecked() else "",
+            recover_overlap="1" if self.overlap.isChecked() else "",
         )
 
     def accept(self) -> None:

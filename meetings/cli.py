@@ -2,6 +2,7 @@
 
     parley import FILE_OR_DIR... [--jobs N] [--num-speakers N | --min-speakers N --max-speakers N]
                        [--model NAME] [--diarization NAME] [--device auto|cpu|cuda] [--language xx]
+                       [--recover-overlap]
     parley list
     parley show ID
     parley export ID --format txt|md|srt|vtt|json|rttm [-o FILE]
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--diarization", default="embedded", help="embedded (offline) or a pyannote pipeline such as pyannote/speaker-diarization-community-1 (needs HF_TOKEN)")
     imp.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     imp.add_argument("--language", help="language code (default: detect; tiny.en is English only)")
+    imp.add_argument("--recover-overlap", action="store_true",
+                     help="re-transcribe a second voice under someone else's turn (off: with tiny.en it does not help; try it with a larger --model)")
     imp.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("list", help="list imported meetings")
@@ -177,6 +180,7 @@ def cmd_import(args) -> int:
         num_speakers=args.num_speakers,
         min_speakers=args.min_speakers,
         max_speakers=args.max_speakers,
+        recover_overlap=args.recover_overlap,
     )
     if len(args.files) > 1 or args.files[0].is_dir():
         if args.title:

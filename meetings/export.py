@@ -278,7 +278,7 @@ def speaker_activity(segments, turns, name_of: dict[str, str]) -> tuple[tuple[fl
 
     segs = [SpeakerSegment(float(a), float(b), name_of.get(lab, lab)) for a, b, lab in segments]
     plain = [Turn(t.speaker, t.start, t.end, tuple(AttributedWord(Word(w[0], w[1], w[2], w[3]), t.speaker) for w in t.words)
-                  or (AttributedWord(Word(t.start, t.end, t.text, 1.0), t.speaker),), overlapped=t.overlapped) for t in turns]
+                  or (AttributedWord(Word(t.start, t.end, t.text, 1.0, timed=False), t.speaker),), overlapped=t.overlapped) for t in turns]
     return tuple((s.start, s.end, s.speaker) for s in relabel_activity(segs, plain, keep=set(name_of.values())))
 
 

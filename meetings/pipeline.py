@@ -81,12 +81,12 @@ def speech_pauses(dia: Diarization, duration: float, min_pause: float = 0.3) -> 
 class Engine:
     """Holds the loaded models for one set of options; safe to reuse, not to share across threads."""
 
-    def __init__(self, options: PipelineOptions = PipelineOptions(), *, recover_overlap: bool = True, voice_check: bool = True):
+    def __init__(self, options: PipelineOptions = PipelineOptions(), *, recover_overlap: bool | None = None, voice_check: bool = True):
         from diarization.loader import SpeechModels
         from diarization.models import resolve_device
 
         self.options = options
-        self.recover_overlap = recover_overlap
+        self.recover_overlap = options.recover_overlap if recover_overlap is None else recover_overlap
         self.voice_check = voice_check
         self.device = resolve_device(options.device)
         # Whisper loads now; the embedded diarizer loads on a background thread (diarization/loader.py)

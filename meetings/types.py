@@ -214,4 +214,9 @@ class PipelineOptions:
     batch_size: int = 8  # batched ASR on CUDA
     vad_filter: bool = True
     flag_threshold: float = 0.5
+    #: re-transcribe a second voice under someone else's turn (diarization/overlap.py). Off by
+    #: default: out of sample it did not help (cpWER +0.4 % [0.0, 1.0] relative to the voice stage
+    #: without it, leave-one-meeting-out chose "off" on 10 of 11 files; BENCHMARKS.md) and cost 9 %
+    #: of the import; kept for larger Whisper models, which hear a quieter voice better
+    recover_overlap: bool = False
     extra: dict[str, str] = field(default_factory=dict)

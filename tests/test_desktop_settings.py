@@ -100,6 +100,8 @@ def test_settings_dialog_saves_options_and_key(window, memory_keyring, qtbot, tm
     dialog.asr.setCurrentText("small")
     dialog.device.setCurrentText("cpu")
     dialog.language.setText("en")
+    assert not dialog.overlap.isChecked()  # off by default
+    dialog.overlap.setChecked(True)
     qtbot.keyClicks(dialog.key, "sk-ant-secret")
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     assert not dialog.isVisible()
@@ -108,6 +110,7 @@ def test_settings_dialog_saves_options_and_key(window, memory_keyring, qtbot, tm
     assert saved["asr_model"] == "small" and saved["device"] == "cpu" and saved["language"] == "en"
     assert "sk-ant-secret" not in (tmp_path / "desktop.json").read_text()
     assert window.imports.options().asr_model == "small"  # the next import uses them
+    assert window.imports.options().recover_overlap is True
     # never in the database either
     db = b"".join(p.read_bytes() for p in tmp_path.glob("parley.db*"))
     assert b"sk-ant-secret" not in db

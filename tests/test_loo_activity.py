@@ -67,8 +67,12 @@ def test_confidence_leave_one_out_scores_each_file_with_risks_fitted_elsewhere()
     assert out["out"]["c"][1] == 0
 
 
-def _turn(speaker, start, end, overlapped=False):
-    return Turn(speaker, start, end, (AttributedWord(Word(start, end, "w", 0.9), speaker),), overlapped=overlapped)
+def _turn(speaker, start, end, overlapped=False, word=0.5):
+    """A turn of back-to-back ``word``-s words from ``start`` to ``end``."""
+    n = max(1, round((end - start) / word))
+    edges = [start + (end - start) * i / n for i in range(n + 1)]
+    return Turn(speaker, start, end, tuple(AttributedWord(Word(a, b, "w", 0.9), speaker) for a, b in zip(edges, edges[1:])),
+                overlapped=overlapped)
 
 
 def test_activity_keeps_speech_without_words_and_follows_moved_words():
@@ -97,8 +101,9 @@ def test_a_merged_away_label_goes_where_its_words_went():
 
 
 def test_rttm_exports_the_activity_with_display_names_and_corrections():
-    turns = (ExportTurn("Ann", 0.5, 4.0, "hello there", 0.9, (), False, ((0.5, 1.0, "hello", 0.9), (1.2, 4.0, "there", 0.9))),
-             ExportTurn("Bob", 4.0, 6.0, "hi", 0.9, (), False, ((4.1, 5.9, "hi", 0.9),)))  # the user gave 4-6 s to Bob
+    turns = (ExportTurn("Ann", 0.5, 4.0, "hello there friend", 0.9, (), False,
+                        ((0.5, 1.0, "hello", 0.9), (1.2, 1.9, "there", 0.9), (3.3, 4.0, "friend", 0.9))),
+             ExportTurn("Bob", 4.0, 6.0, "hi again", 0.9, (), False, ((4.1, 4.9, "hi", 0.9), (5.0, 5.9, "again", 0.9))))  # the user gave 4-6 s to Bob
     activity = speaker_activity([(0.0, 6.0, "SPEAKER_00"), (8.0, 9.0, "SPEAKER_00")], turns, {"SPEAKER_00": "Ann", "SPEAKER_01": "Bob"})
     doc = ExportDoc("Call", 10.0, ("Ann", "Bob"), turns, activity=activity)
     lines = [line.split() for line in export(doc, "rttm").splitlines()]
@@ -133,3 +138,16 @@ def test_a_speaker_that_still_exists_keeps_its_activity_without_words():
     turns = [_turn("A", 0.0, 3.0), _turn("A", 3.2, 5.8)]  # the voice stage gave B's words to A, B is still a speaker
     out = relabel_activity(segs, turns, keep={"A", "B"})
     assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 3.0, "A"), (3.0, 6.0, "B")]
+
+
+def test_a_stretched_last_word_does_not_take_the_other_partys_speech():
+    """Whisper stretches the last word before a pause over the silence (2 s here, into the other
+    party's speech): it claims 1 s, so the other party keeps their activity."""
+    segs = [SpeakerSegment(0.0, 2.2, "A"), SpeakerSegment(3.0, 5.0, "B")]
+    a = Turn("A", 0.2, 4.0, (AttributedWord(Word(0.2, 1.0, "all", 0.9), "A"), AttributedWord(Word(1.5, 4.0, "right.", 0.9), "A")))
+    b = _turn("B", 4.0, 5.0)
+    out = relabel_activity(segs, [a, b])
+    assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 2.2, "A"), (3.0, 5.0, "B")]
+    # a word without timing (interpolated, or a wordless turn's text) keeps its whole span
+    untimed = Turn("A", 0.2, 4.0, (AttributedWord(Word(1.5, 4.0, "right.", 0.9, timed=False), "A"),))
+    assert (3.0, 3.85, "A") in [(s.start, round(s.end, 2), s.speaker) for s in relabel_activity(segs, [untimed, b])]

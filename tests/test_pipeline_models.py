@@ -143,3 +143,28 @@ def test_sampled_fallback_is_reproducible_across_processes(tmp_path):
     )
     runs = [subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.wav")], capture_output=True, text=True, check=True).stdout for _ in range(2)]
     assert runs[0].strip() and runs[0] == runs[1]
+
+
+def test_overlap_recovery_is_opt_in_and_keeps_the_second_voice_as_its_own_turn(engine, tmp_path):
+    """Off by default (it did not help out of sample with tiny.en: BENCHMARKS.md); switched on
+    (``parley import --recover-overlap``), a second voice under another speaker's turn on the
+    bundled sample becomes an overlapping turn of its own, every first-pass word kept."""
+    from pathlib import Path
+
+    from capture.decode import decode_to_wav
+    from meetings.types import PipelineOptions
+
+    assert PipelineOptions().recover_overlap is False and engine.recover_overlap is False
+    sample = Path(__file__).resolve().parents[1] / "resources" / "sample" / "meeting.wav"
+    info = decode_to_wav(sample, tmp_path / "a.wav")
+    off = engine.process(tmp_path / "a.wav", info.duration)
+    assert not any(t.overlapped for t in off.turns)
+    engine.recover_overlap = True
+    try:
+        on = engine.process(tmp_path / "a.wav", info.duration)
+    finally:
+        engine.recover_overlap = False
+    extra = [t for t in on.turns if t.overlapped]
+    assert extra and all(t.words and all(w.overlapping and t.speaker not in w.overlapping for w in t.words) for t in extra)
+    assert sum(len(t.words) for t in on.turns if not t.overlapped) == len(on.transcript.words)
+    assert "overlap" in {s.stage for s in on.timings} and "overlap" not in {s.stage for s in off.timings}
