@@ -121,11 +121,14 @@ def second_voice(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarra
 
 def split_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarray], spans: Sequence[tuple[float, float]],
                  window: float = VOICE_PIECE, most: int = 120, label_most: int = 2000, same: float = VOICE_SAME,
-                 share: float = SECOND_VOICE_SHARE, min_seconds: float = SECOND_VOICE_SECONDS) -> VoiceSplit | None:
+                 share: float = SECOND_VOICE_SHARE, min_seconds: float = SECOND_VOICE_SECONDS,
+                 cancel: Callable[[], None] | None = None, batch: int = 256) -> VoiceSplit | None:
     """One speaker's speech cut where the voice changes, when it holds two voices
     (:func:`second_voice`'s test): :class:`VoiceSplit`, or ``None`` when it holds one. Every piece covering the speech (up to
     ``label_most``; else the longest pieces that fit) goes to the nearer of the two voices'
-    mean embeddings; each moment of a span takes the voice of the piece whose centre is nearest."""
+    mean embeddings; each moment of a span takes the voice of the piece whose centre is nearest.
+    The pieces are embedded ``batch`` at a time (bounded memory on long recordings), ``cancel``
+    called before each batch."""
     pieces, cluster, emb, main, second = _voice_groups(embed_many, spans, window, most, same, share, min_seconds)
     if second is None:
         return None
@@ -138,7 +141,12 @@ def split_voices(embed_many: Callable[[Sequence[tuple[float, float]]], np.ndarra
         step *= 1.5
         every = pieces_over(spans, step)
     if every != pieces:
-        e = np.asarray(embed_many(every), dtype=np.float64)
+        parts = []
+        for i in range(0, len(every), batch):
+            if cancel is not None:
+                cancel()
+            parts.append(np.asarray(embed_many(every[i: i + batch]), dtype=np.float64))
+        e = np.concatenate(parts)
         unit = e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-9)
     voice = np.argmax(unit @ cents.T, axis=1)
     centres = np.array([(a + b) / 2 for a, b in every])

@@ -381,7 +381,7 @@ def _split_second_voice(engine: Engine, wav: Path, dia: Diarization, duration: f
     from meetings.types import SpeakerSegment
 
     split = split_voices(lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
-                         within([(s.start, s.end) for s in dia.exclusive], duration))
+                         within([(s.start, s.end) for s in dia.exclusive], duration), cancel=engine.check_cancel)
     if split is None:
         return dia
     names = (dia.speakers[0], "SPEAKER_01" if dia.speakers[0] != "SPEAKER_01" else "SPEAKER_00")

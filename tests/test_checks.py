@@ -119,7 +119,20 @@ def test_a_long_recording_is_labelled_in_longer_pieces():
         calls.append(len(pieces))
         return inner(pieces)
 
-    split = split_voices(embed_many, [(0.0, 3600.0)], label_most=2000)
-    assert calls[0] == 120 and calls[1] <= 2000  # judged on 120 pieces, labelled on at most 2,000
+    checks = []
+    split = split_voices(embed_many, [(0.0, 3600.0)], label_most=2000, cancel=lambda: checks.append(1))
+    # judged on 120 pieces, labelled on at most 2,000, embedded 256 at a time, the cancel token asked before each batch
+    assert calls[0] == 120 and sum(calls[1:]) <= 2000 and max(calls[1:]) <= 256 and len(checks) == len(calls) - 1
     second = [(a, b) for a, b, v in split.parts if v == 1]
     assert len(second) == 1 and abs(second[0][0] - 600.0) <= 2.0 and abs(second[0][1] - 900.0) <= 2.0
+
+
+def test_a_cancel_during_the_split_stops_it():
+    from diarization.checks import split_voices
+    from meetings.errors import Cancelled
+
+    def cancel():
+        raise Cancelled("import cancelled")
+
+    with pytest.raises(Cancelled):
+        split_voices(_timeline([(600.0, 900.0)]), [(0.0, 3600.0)], cancel=cancel)
