@@ -225,7 +225,14 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _outside_own(words, own, k: int, pad: float = 0.25):
+#: a channel's word counts as its own talker's when its midpoint lies within this many seconds of
+#: the channel's own speech (else, inside another channel's, it is bleed). Chosen leave one call
+#: out on the stereo calls (`python -m bench.bleed_pad`): 0.25 s before kept the other party's
+#: words at turn edges
+BLEED_PAD = 0.1
+
+
+def _outside_own(words, own, k: int, pad: float = BLEED_PAD):
     """Words of channel ``k`` heard outside its own talker's speech but inside another channel's:
     that channel's bleed, not this person (dropped); also how many."""
     def inside(t, spans):

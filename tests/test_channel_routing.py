@@ -106,6 +106,12 @@ def test_words_outside_the_own_speech_but_inside_the_others_are_bleed():
     words = [Word(0.5, 0.8, "mine", 0.9), Word(3.5, 3.8, "theirs", 0.9), Word(7.0, 7.2, "nobody's", 0.9)]
     kept, dropped = _outside_own(words, own, 0)
     assert [w.text for w in kept] == ["mine", "nobody's"] and dropped == 1
+    # at a turn edge: the other party's last word 0.2 s after this channel's speech ends is theirs
+    # (0.25 s of slack kept it: bench.bleed_pad); a word 0.05 s past its own speech stays
+    edge = [Word(2.1, 2.3, "theirs", 0.9), Word(1.9, 2.1, "mine", 0.9)]
+    own = [[(0.0, 2.0)], [(2.0, 5.0)]]
+    assert [w.text for w in _outside_own(edge, own, 0)[0]] == ["mine"]
+    assert [w.text for w in _outside_own(edge, own, 0, pad=0.25)[0]] == ["theirs", "mine"]
 
 
 def test_a_party_who_says_little_still_gets_their_channel():
