@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,9 +88,7 @@ def measure(eval_dir: Path, pads=PADS) -> dict:
         print(f"{name}: " + ", ".join(f"{q} → {v[0]}" for q, v in row.items()), file=sys.stderr)
     variants = [str(q) for q in pads]
     choice = loo.leave_one_out(counts, variants, str(rec.BLEED_PAD))
-    picks: dict[str, int] = {}
-    for v in choice.values():
-        picks[v] = picks.get(v, 0) + 1
+    picks = dict(Counter(choice.values()))
     held = loo.held_out(counts, choice)
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "shipped": rec.BLEED_PAD, "counts": counts,
             "in_sample": {v: [sum(counts[f][v][0] for f in counts), sum(counts[f][v][1] for f in counts)] for v in variants},

@@ -36,6 +36,11 @@ class KeyringUnavailable(ParleyError):
     """No usable system keyring (e.g. no Secret Service on this desktop)."""
 
 
+def _on(value: str) -> bool:
+    """A yes/no setting as saved ("1", "true", "yes", "on": yes)."""
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True, slots=True)
 class AppSettings:
     asr_model: str = "tiny.en"
@@ -57,12 +62,12 @@ class AppSettings:
             device=self.device if self.device in DEVICES else "auto",
             language=self.language.strip() or None,
             num_speakers=int(n) if n.isdigit() and int(n) > 0 else None,
-            recover_overlap=self.recover_overlap.strip().lower() in ("1", "true", "yes", "on"),
+            recover_overlap=_on(self.recover_overlap),
         )
 
     @property
     def cloud(self) -> bool:
-        return self.cloud_summaries.strip().lower() in ("1", "true", "yes", "on")
+        return _on(self.cloud_summaries)
 
 
 def default_settings_path() -> Path:

@@ -81,12 +81,12 @@ def speech_pauses(dia: Diarization, duration: float, min_pause: float = 0.3) -> 
 class Engine:
     """Holds the loaded models for one set of options; safe to reuse, not to share across threads."""
 
-    def __init__(self, options: PipelineOptions = PipelineOptions(), *, recover_overlap: bool | None = None, voice_check: bool = True):
+    def __init__(self, options: PipelineOptions = PipelineOptions(), *, voice_check: bool = True):
         from diarization.loader import SpeechModels
         from diarization.models import resolve_device
 
         self.options = options
-        self.recover_overlap = options.recover_overlap if recover_overlap is None else recover_overlap
+        self.recover_overlap = options.recover_overlap
         self.voice_check = voice_check
         self.device = resolve_device(options.device)
         # Whisper loads now; the embedded diarizer loads on a background thread (diarization/loader.py)
@@ -334,7 +334,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
             turns,
             dia.speakers,
             lambda a, b: engine.diarizer.embed(read_mono(wav, a, b)),
-            embed_many=lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
+            embed_many=_span_embedder(engine, wav),
             cancel=engine.check_cancel,
         )
         dia = _with_new_voices(dia, voices.speakers, voices.new_centroids)
@@ -356,7 +356,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
         from diarization.checks import flag_second_voice, second_voice, within
 
         heard = second_voice(
-            lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
+            _span_embedder(engine, wav),
             within([(s.start, s.end) for s in dia.exclusive], duration) or [(t.start, t.end) for t in turns],
         )
         sounds_like_more = bool(heard)
@@ -370,6 +370,11 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
                      warnings=meeting_warnings(turns, sounds_like_more), activity=dia.segments)
 
 
+def _span_embedder(engine: Engine, wav: Path):
+    """``spans -> embeddings`` of the WAV's audio at those (start, end) seconds, one row each."""
+    return lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans])
+
+
 def _split_second_voice(engine: Engine, wav: Path, dia: Diarization, duration: float) -> Diarization:
     """The diarizer found one speaker where the voices under the speech form two
     (:func:`diarization.checks.split_voices`): its speech cut between the two. On a telephone line
@@ -380,7 +385,7 @@ def _split_second_voice(engine: Engine, wav: Path, dia: Diarization, duration: f
     from diarization.checks import split_voices, within
     from meetings.types import SpeakerSegment
 
-    split = split_voices(lambda spans: engine.diarizer.embed_many([read_mono(wav, a, b) for a, b in spans]),
+    split = split_voices(_span_embedder(engine, wav),
                          within([(s.start, s.end) for s in dia.exclusive], duration), cancel=engine.check_cancel)
     if split is None:
         return dia
