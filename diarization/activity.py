@@ -17,11 +17,15 @@ from collections.abc import Sequence
 
 from meetings.types import SpeakerSegment, Turn
 
-__all__ = ["relabel_activity", "MAX_WORD"]
+__all__ = ["relabel_activity", "MAX_WORD", "HEARD_AS_OTHER"]
 
 #: seconds of activity one timed word can claim (a spoken word is rarely longer; Whisper's
 #: stretched last words before a pause are)
 MAX_WORD = 1.0
+#: a word moves the activity around it only when at least this share of it lies inside another
+#: speaker's activity (the diarizer heard that voice there; the voice stage or the user said
+#: otherwise)
+HEARD_AS_OTHER = 0.5
 
 
 def _covered(spans: list[tuple[float, float]], a: float, b: float) -> float:
@@ -60,9 +64,44 @@ def _word_spans(turns: Sequence[Turn], pad: float, bridge: float, max_word: floa
     return sorted(out)
 
 
+class _Spans:
+    """One speaker's activity, sorted, for fast "how much of [a, b] is covered"."""
+
+    def __init__(self, spans: list[tuple[float, float]]):
+        self.spans = sorted(spans)
+        self.starts = [a for a, _ in self.spans]
+        self.longest = max((b - a for a, b in self.spans), default=0.0)
+
+    def covered(self, a: float, b: float) -> float:
+        import bisect
+
+        lo, hi = bisect.bisect_left(self.starts, a - self.longest), bisect.bisect_right(self.starts, b)
+        return _covered(self.spans[lo:hi], a, b)
+
+
+def _claims(turns: Sequence[Turn], by_speaker: dict[str, _Spans], heard: float, max_word: float | None) -> list[Turn]:
+    """The words that can move activity: each heard by the diarizer as someone else (at least
+    ``heard`` of its time inside one other speaker's activity) — the voice stage or the user
+    moved it. A word the diarizer never heard as anyone else (stretched over a pause into the
+    other party's speech, or placed a little early) says nothing about the voice beside it."""
+    from dataclasses import replace
+
+    out = []
+    for t in turns:
+        keep = []
+        for w in t.words:
+            a = w.word.start
+            b = min(w.word.end, a + max_word) if max_word is not None and w.word.timed else w.word.end
+            if b > a and any(sp.covered(a, b) >= heard * (b - a) for who, sp in by_speaker.items() if who != t.speaker):
+                keep.append(w)
+        if keep:
+            out.append(replace(t, words=tuple(keep)))
+    return out
+
+
 def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], pad: float = 0.15,
                      bridge: float = 0.3, absent: float | None = 0.5, keep: set[str] | None = None,
-                     max_word: float | None = MAX_WORD) -> list[SpeakerSegment]:
+                     max_word: float | None = MAX_WORD, heard: float | None = HEARD_AS_OTHER) -> list[SpeakerSegment]:
     """The activity in ``segments`` with each piece named as the words say (see the module
     docstring): only where a single-voice turn's words are (``pad`` s around each, pauses under
     ``bridge`` s bridged), not in the pauses of a turn, where someone else's back-channel is; and
@@ -77,23 +116,29 @@ def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], 
     import bisect
 
     plain = [t for t in turns if not t.overlapped and t.words]
-    spans = _word_spans(plain, pad, bridge, max_word)
-    starts = [a for a, _, _ in spans]
-    longest = max((b - a for a, b, _ in spans), default=0.0)
     by_speaker: dict[str, list[tuple[float, float]]] = {}
     for s in segments:
         by_speaker.setdefault(s.speaker, []).append((s.start, s.end))
+    spans = _word_spans(plain, pad, bridge, max_word)  # every word: where a speaker's own words protect their activity
+    claims = spans if heard is None else _word_spans(_claims(plain, {k: _Spans(v) for k, v in by_speaker.items()}, heard, max_word),
+                                                     pad, bridge, max_word)
+    starts = [a for a, _, _ in spans]
+    longest = max((b - a for a, b, _ in spans), default=0.0)
+    c_starts = [a for a, _, _ in claims]
+    c_longest = max((b - a for a, b, _ in claims), default=0.0)
     holders = {t.speaker for t in turns if t.words}
     pieces: list[SpeakerSegment] = []
     moved: dict[str, dict[str, float]] = {}
     for s in segments:
         near = spans[bisect.bisect_left(starts, s.start - longest): bisect.bisect_right(starts, s.end)]
         near = [x for x in near if x[1] > s.start and x[0] < s.end]
-        cuts = sorted({s.start, s.end, *(x for a, b, _ in near for x in (a, b) if s.start < x < s.end)})
+        claim = claims[bisect.bisect_left(c_starts, s.start - c_longest): bisect.bisect_right(c_starts, s.end)]
+        claim = [x for x in claim if x[1] > s.start and x[0] < s.end]
+        cuts = sorted({s.start, s.end, *(x for a, b, _ in (*near, *claim) for x in (a, b) if s.start < x < s.end)})
         for a, b in zip(cuts, cuts[1:]):
             who = s.speaker
             mid = (a + b) / 2
-            owner = next((x[2] for x in near if x[0] <= mid <= x[1] and x[2] != s.speaker), None)
+            owner = next((x[2] for x in claim if x[0] <= mid <= x[1] and x[2] != s.speaker), None)
             if owner is not None and not any(x[0] <= mid <= x[1] and x[2] == s.speaker for x in near):
                 theirs = _covered(by_speaker.get(owner, []), a - (absent or 0.0), b + (absent or 0.0))
                 if (theirs == 0.0) if absent is not None else (theirs < 0.5 * (b - a)):  # the words' speaker is not heard here: this voice is theirs

@@ -120,8 +120,8 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
     once is kept as overlap."""
     import soundfile as sf
 
-    from diarization.channels import (LOCAL, MicWord, bleed_reference, channel_levels, local_turns, local_words,
-                                      merge_channels, own_speech)
+    from diarization.channels import (LOCAL, MicWord, bleed_reference, channel_levels, flag_crosstalk, local_turns,
+                                      local_words, merge_channels, own_speech)
     from diarization.echo import cancel_echo, echo_share
     from meetings.types import SpeakerSegment
 
@@ -207,6 +207,8 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
                 centroid_of[labels[k]] = _local_voice(engine, cleaned[k], list(turns_of[k]))
                 segments += [SpeakerSegment(a, b, labels[k]) for a, b in own[k]] if after is not None else \
                     [SpeakerSegment(t.start, t.end, labels[k]) for t in turns_of[k]]
+        for k in [k for k in heard if roles[k] == "party" and after is not None]:  # double-talk: the other party's bleed?
+            turns_of[k] = tuple(flag_crosstalk(turns_of[k], [s for j in range(len(roles)) if j != k for s in own[j]]))
         order = sorted(turns_of, key=lambda k: roles[k] != "mic")
         turns = list(turns_of[order[0]]) if order else []
         for k in order[1:]:

@@ -112,6 +112,14 @@ def test_the_same_call_in_stereo_with_bleed_keeps_each_party_on_its_side(engine,
     assert len({t.speaker_name for t in turns}) == 2
     assert _word_purity(turns, spans) >= 0.97
     assert np.isfinite(result.duration)
+    # a channel's speaker is certain except in double-talk, where the other party's bleed can be
+    # transcribed: those turns, and only those (or low-ASR ones), go to review
+    from meetings.types import FlagReason
+
+    flagged = [t for t in turns if t.flags]
+    assert len(flagged) <= 0.25 * len(turns)
+    assert all(set(t.flags) <= {FlagReason.OVERLAP, FlagReason.LOW_ASR_CONFIDENCE} and t.confidence < 0.65 for t in flagged)
+    assert all(t.confidence >= 0.65 for t in turns if not t.flags)
 
 
 @pytest.mark.parametrize("seed", [16, 19])

@@ -4,6 +4,7 @@ speech, the bleed reference, and bleed words dropped."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from diarization.channels import bleed_reference, channel_levels, decide_route, own_speech
 
@@ -117,3 +118,52 @@ def test_words_outside_the_own_speech_but_inside_the_others_are_bleed():
 def test_a_party_who_says_little_still_gets_their_channel():
     a, b = _talk(A_SPANS, seed=1, f0=120), _talk([(15.0, 16.0)], seed=2, f0=210)  # one second: "yes, fine"
     assert decide_route(channel_levels(np.stack([a, b]))).path == "channels"
+
+
+def _turn(speaker, spans):
+    from meetings.types import AttributedWord, Turn, Word
+
+    words = tuple(AttributedWord(Word(a, b, "w", 0.9), speaker) for a, b in spans)
+    return Turn(speaker, spans[0][0], spans[-1][1], words, 0.97)
+
+
+def test_crosstalk_is_the_share_of_word_time_inside_the_other_channels_speech():
+    from diarization.channels import crosstalk
+
+    t = _turn("CH1", [(1.0, 2.0), (2.0, 3.0)])
+    assert crosstalk(t, []) == 0.0
+    assert crosstalk(t, [(2.5, 4.0)]) == 0.25
+    assert crosstalk(t, [(0.0, 0.9), (1.5, 2.2), (10.0, 12.0)]) == pytest.approx(0.35)
+    # two other channels speaking at once over the same word count its time once
+    assert crosstalk(t, sorted([(1.0, 2.0), (1.0, 2.0)])) == 0.5
+
+
+def test_double_talk_turns_are_flagged_and_clean_ones_keep_their_confidence():
+    from diarization.channels import CROSSTALK_CONFIDENCE, flag_crosstalk
+    from meetings.types import FlagReason
+
+    clean, double = _turn("CH2", [(0.0, 1.0), (1.0, 2.0)]), _turn("CH2", [(5.0, 6.0), (6.0, 7.0)])
+    out = flag_crosstalk([clean, double], [(6.5, 9.0), (2.5, 4.0)], level=0.2)
+    assert out[0] == clean and out[0].flags == ()
+    assert out[1].flags == (FlagReason.OVERLAP,) and out[1].confidence == CROSSTALK_CONFIDENCE
+    assert out[1].words == double.words and out[1].speaker == "CH2"
+    assert flag_crosstalk([double], [(6.5, 9.0)], level=0.3)[0] == double  # 25 % is below that level
+
+
+def test_the_crosstalk_level_is_chosen_on_the_other_calls_within_the_flag_budget():
+    from bench.crosstalk import choose, leave_one_out, tally
+
+    # per call, (crosstalk, wrong words) per party turn
+    calls = {
+        "a": [(0.6, 3), (0.15, 1), (0.0, 0), (0.0, 0), (0.0, 0), (0.0, 0), (0.0, 0), (0.0, 0)],
+        "b": [(0.4, 2), (0.12, 0), (0.0, 1), (0.0, 0), (0.0, 0), (0.0, 0), (0.0, 0), (0.0, 0)],
+        "c": [(0.7, 1), (0.3, 0), (0.11, 0), (0.0, 0)],
+    }
+    assert tally(calls["a"], 0.1) == (4, 4, 2, 8)
+    assert tally(calls["c"], 0.5) == (1, 1, 1, 4)
+    # on a and b alone 0.1 catches 6 of 7 at 4 of 16 turns flagged (25 %): within budget
+    assert choose(calls, ["a", "b"], levels=(0.1, 0.3, 0.5)) == 0.1
+    # with c the budget (25 % of 20 turns = 5) allows 0.3 (4 flagged) but not 0.1 (7)
+    assert choose(calls, ["a", "b", "c"], levels=(0.1, 0.3, 0.5)) == 0.3
+    assert choose(calls, ["a", "b", "c"], levels=(0.1, 0.3, 0.5), budget=0.05) == 0.5  # none within: fewest flags
+    assert leave_one_out(calls, levels=(0.1, 0.3, 0.5)) == {"a": 0.3, "b": 0.5, "c": 0.1}  # b: 0.3 and 0.5 catch as many

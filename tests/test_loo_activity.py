@@ -149,5 +149,23 @@ def test_a_stretched_last_word_does_not_take_the_other_partys_speech():
     out = relabel_activity(segs, [a, b])
     assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 2.2, "A"), (3.0, 5.0, "B")]
     # a word without timing (interpolated, or a wordless turn's text) keeps its whole span
-    untimed = Turn("A", 0.2, 4.0, (AttributedWord(Word(1.5, 4.0, "right.", 0.9, timed=False), "A"),))
+    untimed = Turn("A", 2.5, 4.0, (AttributedWord(Word(2.5, 4.0, "right.", 0.9, timed=False), "A"),))
     assert (3.0, 3.85, "A") in [(s.start, round(s.end, 2), s.speaker) for s in relabel_activity(segs, [untimed, b])]
+    timed = Turn("A", 2.5, 4.0, (AttributedWord(Word(2.5, 4.0, "right.", 0.9), "A"),))
+    assert (3.0, 3.65, "A") in [(s.start, round(s.end, 2), s.speaker) for s in relabel_activity(segs, [timed, b])]
+
+
+def test_only_a_word_the_diarizer_heard_as_someone_else_moves_activity():
+    """A word placed a little early (mostly in its own speaker's silence) does not take the
+    other party's activity beside it; a word lying inside the other's activity (moved there by
+    the voice stage or the user) does."""
+    segs = [SpeakerSegment(0.0, 2.0, "A"), SpeakerSegment(3.0, 5.0, "B")]
+    early = Turn("B", 1.7, 3.4, (AttributedWord(Word(1.7, 3.4, "time", 0.9), "B"),))  # B's word, begun 1.3 s early
+    a = _turn("A", 0.0, 1.5)
+    out = relabel_activity(segs, [a, early, _turn("B", 3.4, 5.0)], heard=0.5)
+    assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 2.0, "A"), (3.0, 5.0, "B")]
+    # without the rule the word (its first second, and the pad) took the end of A's speech
+    assert (1.65, 2.0, "B") in [(round(s.start, 2), s.end, s.speaker) for s in relabel_activity(segs, [a, early], heard=None)]
+    moved = Turn("B", 0.6, 1.4, (AttributedWord(Word(0.6, 1.4, "no", 0.9), "B"),))  # inside A's activity: the voice stage's move
+    out = relabel_activity(segs, [_turn("A", 0.0, 0.4), moved, _turn("B", 3.0, 5.0)], heard=0.5, pad=0.0)
+    assert [(s.start, s.end, s.speaker) for s in out] == [(0.0, 0.6, "A"), (0.6, 1.4, "B"), (1.4, 2.0, "A"), (3.0, 5.0, "B")]
