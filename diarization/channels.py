@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from meetings.types import AttributedWord, FlagReason, Turn, Word
 
-__all__ = ["LOCAL", "MicWord", "local_words", "local_turns", "merge_channels", "crosstalk", "flag_crosstalk", "CROSSTALK"]
+__all__ = ["LOCAL", "MicWord", "local_words", "local_turns", "merge_channels", "crosstalk", "flag_crosstalk", "CROSSTALK", "gate"]
 
 LOCAL = "LOCAL"  # the speaker label of the mic channel's person
 ECHO_DROP = 0.6  # a word whose energy the canceller removed by more than this is echo
@@ -250,3 +250,19 @@ def bleed_reference(other: "np.ndarray", levels: ChannelLevels, channel: int, so
     mask = np.repeat(gate.astype(np.float32), n)
     mask = np.r_[mask, np.zeros(max(0, len(other) - len(mask)), np.float32)][: len(other)]
     return (other * mask).astype(np.float32)
+
+
+def gate(x: "np.ndarray", spans: Sequence[tuple[float, float]], pad: float = 0.2, fade: float = 0.02,
+         sr: int = 16_000) -> "np.ndarray":
+    """``x`` heard only inside ``spans`` (± ``pad`` s, ``fade`` s ramps): silence elsewhere. A
+    party channel that holds more than one voice is diarized from this, its own talkers' speech,
+    so the other party's bleed (quiet, but a voice all the same) cannot become a speaker of it."""
+    import numpy as np
+
+    mask = np.zeros(len(x), np.float32)
+    for a, b in spans:
+        mask[max(0, int((a - pad) * sr)): max(0, int((b + pad) * sr))] = 1.0
+    n = max(1, int(fade * sr))
+    if n > 1:  # ramps, not clicks, at the edges
+        mask = np.convolve(mask, np.ones(n, np.float32) / n, mode="same")
+    return (x * mask).astype(np.float32)

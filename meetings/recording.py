@@ -120,8 +120,8 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
     once is kept as overlap."""
     import soundfile as sf
 
-    from diarization.channels import (LOCAL, MicWord, bleed_reference, channel_levels, flag_crosstalk, local_turns,
-                                      local_words, merge_channels, own_speech)
+    from diarization.channels import (LOCAL, MicWord, bleed_reference, channel_levels, flag_crosstalk, gate,
+                                      local_turns, local_words, merge_channels, own_speech)
     from diarization.echo import cancel_echo, echo_share
     from meetings.types import SpeakerSegment
 
@@ -163,7 +163,9 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
         dia = transcript = None
         for k in [k for k in range(len(roles)) if many[k]]:  # several voices: the whole pipeline
             path = tmp / f"channel{k}.wav"
-            sf.write(path, cleaned[k], SR, subtype="PCM_16")
+            # a party channel: only its own talkers' speech (the other party's bleed is no speaker of it)
+            heard_k = gate(cleaned[k], own[k]) if roles[k] == "party" and after is not None else cleaned[k]
+            sf.write(path, heard_k, SR, subtype="PCM_16")
             p = process_audio(engine, path, duration, emit)
             turns, d = (p.turns, p.diarization) if roles[k] == "system" and parties == 0 else _prefixed(p, f"{labels[k]}_")
             turns_of[k], words_of[k] = turns, p.transcript.words

@@ -167,3 +167,17 @@ def test_the_crosstalk_level_is_chosen_on_the_other_calls_within_the_flag_budget
     assert choose(calls, ["a", "b", "c"], levels=(0.1, 0.3, 0.5)) == 0.3
     assert choose(calls, ["a", "b", "c"], levels=(0.1, 0.3, 0.5), budget=0.05) == 0.5  # none within: fewest flags
     assert leave_one_out(calls, levels=(0.1, 0.3, 0.5)) == {"a": 0.3, "b": 0.5, "c": 0.1}  # b: 0.3 and 0.5 catch as many
+
+
+def test_a_gated_channel_is_heard_only_around_its_own_speech():
+    from diarization.channels import gate
+
+    x = np.ones(4 * SR, np.float32)
+    y = gate(x, [(1.0, 2.0)], pad=0.2, fade=0.02)
+    assert y.dtype == np.float32 and len(y) == len(x)
+    assert y[int(1.5 * SR)] == 1.0 and y[int(0.85 * SR)] == 1.0 and y[int(2.15 * SR)] == 1.0  # own speech, and the pad
+    assert not y[: int(0.7 * SR)].any() and not y[int(2.3 * SR):].any()  # the rest (the other party's bleed) is silent
+    ramp = y[int(0.8 * SR) - 200: int(0.8 * SR) + 200]
+    assert 0.0 < ramp.min() < 1.0 or ramp.min() == 0.0 and (np.diff(ramp) >= 0).all()  # a ramp, not a click
+    assert (np.diff(y[int(0.7 * SR): int(0.9 * SR)]) >= -1e-6).all()
+    assert not gate(x, []).any()
