@@ -234,7 +234,8 @@ def run_call(name: str, path: Path, ref, engine, tmp: Path, full: bool = True) -
 
 def run_calls(eval_dir: Path, engine, tmp: Path, names: list[str]) -> list[dict]:
     """The real call (phone_call_40, mono mix and stereo) and the calls built from eval speakers
-    (bench/calls.py): mono telephone mix, stereo one party per channel, wideband (diarizer only)."""
+    (bench/calls.py): mono telephone mix, stereo one party per channel, wideband (diarizer only);
+    and a held-out draw of built calls (mono and stereo) on which nothing was chosen."""
     from bench import calls, scoring
 
     out = []
@@ -245,14 +246,16 @@ def run_calls(eval_dir: Path, engine, tmp: Path, names: list[str]) -> list[dict]
             r.update(kind=kind, built=False)
             out.append(r)
             print(f"call {r['name']}: {r['speakers']} speakers", file=sys.stderr)
-    for c in calls.default_calls(eval_dir, names):
-        paths = calls.write_call(c, tmp / "calls")
-        ref = calls.reference(c)
-        for kind in ("mono", "stereo", "wideband"):
-            r = run_call(f"{c.name} ({kind})", paths[kind], ref, engine, tmp, full=kind != "wideband")
-            r.update(kind=kind, built=True, duration=c.duration)
-            out.append(r)
-            print(f"call {r['name']}: {r['speakers']} speakers", file=sys.stderr)
+    for draw, built, kinds in (("tune", calls.default_calls(eval_dir, names), ("mono", "stereo", "wideband")),
+                               ("held-out", calls.held_out_calls(eval_dir, names), ("mono", "stereo"))):
+        for c in built:
+            paths = calls.write_call(c, tmp / "calls" / draw)
+            ref = calls.reference(c)
+            for kind in kinds:
+                r = run_call(f"{c.name} ({kind})", paths[kind], ref, engine, tmp, full=kind != "wideband")
+                r.update(kind=kind, built=True, duration=c.duration, draw=draw)
+                out.append(r)
+                print(f"call {r['name']} [{draw}]: {r['speakers']} speakers", file=sys.stderr)
     return out
 
 
