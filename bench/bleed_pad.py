@@ -13,8 +13,6 @@ Writes ``bench/extra/bleed_pad.md`` and ``.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import tempfile
@@ -22,7 +20,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
 PADS = (0.25, 0.15, 0.1, 0.05, 0.0)
 
 
@@ -49,7 +46,6 @@ def measure(eval_dir: Path, pads=PADS) -> dict:
 
     engine = Engine(PipelineOptions(device="cpu"))
     engine.models.wait()
-    names = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
     seen = []
     judge = rec._outside_own
 
@@ -61,10 +57,7 @@ def measure(eval_dir: Path, pads=PADS) -> dict:
     judged = {}
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
-        items = [(c.name, calls.reference(c), calls.write_call(c, tmp)["stereo"]) for c in calls.default_calls(eval_dir, names)]
-        if (eval_dir / "phone_call_40").exists():
-            items.append(("phone_call_40", scoring.load_reference(eval_dir, "phone_call_40", 245.4),
-                          scoring.audio_path(eval_dir, "phone_call_40", "phone_call_40.stereo")))
+        items = calls.stereo_calls(eval_dir, tmp)
         rec._outside_own = record
         try:
             for name, ref, src in items:
@@ -112,18 +105,9 @@ def render(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.run import DEFAULT_EVAL
+    from bench.calls import section_main
 
-    ap = argparse.ArgumentParser(prog="python -m bench.bleed_pad")
-    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "extra")
-    args = ap.parse_args(argv)
-    r = measure(args.eval_dir)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bleed_pad.json").write_text(json.dumps(r, indent=1))
-    (args.out / "bleed_pad.md").write_text(render(r))
-    print(render(r))
-    return 0
+    return section_main(argv, "python -m bench.bleed_pad", "bleed_pad", measure, render)
 
 
 if __name__ == "__main__":

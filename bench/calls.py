@@ -235,6 +235,39 @@ def held_out_calls(eval_dir: Path, names: list[str]) -> list[Call]:
     return default_calls(eval_dir, names, **HELD_OUT)
 
 
+def stereo_calls(eval_dir: Path, folder: Path) -> list[tuple[str, object, Path]]:
+    """The stereo calls the channel path's constants are chosen on, as (name, reference, file):
+    :func:`default_calls` (written to ``folder``) and ``phone_call_40``'s stereo file."""
+    from bench import scoring
+
+    names = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+    items = [(c.name, reference(c), write_call(c, folder)["stereo"]) for c in default_calls(eval_dir, names)]
+    if (eval_dir / "phone_call_40").exists():
+        items.append(("phone_call_40", scoring.load_reference(eval_dir, "phone_call_40", 245.4),
+                      scoring.audio_path(eval_dir, "phone_call_40", "phone_call_40.stereo")))
+    return items
+
+
+def section_main(argv, prog: str, stem: str, measure, render) -> int:
+    """The ``main`` of a benchmark that writes one section of the report:
+    ``bench/extra/<stem>.md`` (appended to BENCHMARKS.md) and its JSON twin."""
+    import argparse
+    import json
+
+    from bench.run import DEFAULT_EVAL, REPO
+
+    ap = argparse.ArgumentParser(prog=prog)
+    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "extra")
+    args = ap.parse_args(argv)
+    r = measure(args.eval_dir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{stem}.json").write_text(json.dumps(r, indent=1))
+    (args.out / f"{stem}.md").write_text(render(r))
+    print(render(r))
+    return 0
+
+
 def render_calls(results: list[dict]) -> list[str]:
     """The report's two-party calls section."""
     if not results:

@@ -16,8 +16,6 @@ Writes ``bench/extra/crosstalk.md`` and ``.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import tempfile
@@ -25,7 +23,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
 LEVELS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
 BUDGET = 0.25  # most share of turns flagged
 
@@ -62,7 +59,6 @@ def measure(eval_dir: Path) -> dict:
 
     engine = Engine(PipelineOptions(device="cpu"))
     engine.models.wait()
-    names = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
     seen: list = []
     real = ch.flag_crosstalk
 
@@ -74,10 +70,7 @@ def measure(eval_dir: Path) -> dict:
     per_call: dict[str, list] = {}
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
-        items = [(c.name, calls.reference(c), calls.write_call(c, tmp)["stereo"]) for c in calls.default_calls(eval_dir, names)]
-        if (eval_dir / "phone_call_40").exists():
-            items.append(("phone_call_40", scoring.load_reference(eval_dir, "phone_call_40", 245.4),
-                          scoring.audio_path(eval_dir, "phone_call_40", "phone_call_40.stereo")))
+        items = calls.stereo_calls(eval_dir, tmp)
         ch.flag_crosstalk = record
         try:
             for name, ref, src in items:
@@ -121,18 +114,9 @@ def render(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.run import DEFAULT_EVAL
+    from bench.calls import section_main
 
-    ap = argparse.ArgumentParser(prog="python -m bench.crosstalk")
-    ap.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
-    ap.add_argument("--out", type=Path, default=REPO / "bench" / "extra")
-    args = ap.parse_args(argv)
-    r = measure(args.eval_dir)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "crosstalk.json").write_text(json.dumps(r, indent=1))
-    (args.out / "crosstalk.md").write_text(render(r))
-    print(render(r))
-    return 0
+    return section_main(argv, "python -m bench.crosstalk", "crosstalk", measure, render)
 
 
 if __name__ == "__main__":

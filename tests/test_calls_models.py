@@ -30,6 +30,14 @@ def _ref_spans(rttm, until: float) -> dict[str, list[tuple[float, float]]]:
     return spans
 
 
+def _party_spans(call) -> dict[str, list[tuple[float, float]]]:
+    """A built call's reference speech per party."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for s in call.segments:
+        spans.setdefault(s.speaker, []).append((s.start, s.end))
+    return spans
+
+
 def _word_purity(turns, spans) -> float:
     """Share of words (inside exactly one party's reference speech) that sit with that party's
     speaker, under the best one-to-one speaker mapping."""
@@ -106,9 +114,7 @@ def test_the_same_call_in_stereo_with_bleed_keeps_each_party_on_its_side(engine,
     result = engine.import_file(paths["stereo"], store)
     assert _attribution(store, result.meeting_id)["attribution"] == "channels"
     turns = store.turns(result.meeting_id)
-    spans: dict[str, list] = {}
-    for s in call.segments:
-        spans.setdefault(s.speaker, []).append((s.start, s.end))
+    spans = _party_spans(call)
     assert len({t.speaker_name for t in turns}) == 2
     assert _word_purity(turns, spans) >= 0.97
     assert np.isfinite(result.duration)
@@ -138,9 +144,7 @@ def test_a_stereo_call_whose_channel_sounds_like_two_does_not_make_the_bleed_a_s
     result = engine.import_file(calls.write_call(call, tmp_path)["stereo"], store)
     assert _attribution(store, result.meeting_id)["attribution"] == "channels"
     turns = store.turns(result.meeting_id)
-    spans: dict[str, list] = {}
-    for s in call.segments:
-        spans.setdefault(s.speaker, []).append((s.start, s.end))
+    spans = _party_spans(call)
     assert len({t.speaker_name for t in turns}) == 2
     assert _word_purity(turns, spans) >= 0.95
     rttm = export(with_activity(_export_doc(store, result.meeting_id), store, result.meeting_id), "rttm")
@@ -164,9 +168,7 @@ def test_a_call_where_one_party_says_little_comes_out_as_two_people(engine, stor
     assert quiet < 10.0  # the case in question: one party says little
     result = engine.import_file(calls.write_call(call, tmp_path)["mono"], store)
     turns = store.turns(result.meeting_id)
-    spans: dict[str, list[tuple[float, float]]] = {}
-    for s in call.segments:
-        spans.setdefault(s.speaker, []).append((s.start, s.end))
+    spans = _party_spans(call)
     assert len({t.speaker_name for t in turns}) == 2, result.warnings
     assert _word_purity(turns, spans) >= 0.9
 
