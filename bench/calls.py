@@ -217,6 +217,27 @@ def write_call(call: Call, folder: Path) -> dict[str, Path]:
     return paths
 
 
+#: how much quieter one party is in the "quiet" version of a call (a call recorded on one side's
+#: phone: the far end comes through the line quieter)
+QUIET_DB = -10.0
+
+
+def write_quiet(call: Call, folder: Path, party: int, db: float = QUIET_DB) -> Path:
+    """The call's 8-kHz mono mix with party ``party`` (0: A, 1: B) ``db`` quieter, built from
+    its telephone-band stereo tracks (each party's own line, with the other's bleed at -28 dB)."""
+    import soundfile as sf
+
+    tracks = call.stereo.astype(np.float64)
+    gain = np.ones(tracks.shape[1])
+    gain[party] = 10 ** (db / 20)
+    mix = tracks @ gain
+    mix /= max(1.0, float(np.abs(mix).max()) / 0.9)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{call.name}.quiet{'AB'[party]}.wav"
+    sf.write(path, mix.astype(np.float32), 8000, subtype="PCM_16")
+    return path
+
+
 def reference(call: Call):
     from bench.scoring import Reference
 
@@ -289,7 +310,8 @@ def render_calls(results: list[dict]) -> list[str]:
          "The real call (`phone_call_40`: mono mix and stereo, a party per channel) and calls built from evaluation speakers "
          "(`bench/calls.py`: two people from different recordings take turns, sometimes over each other, one call in three dominated by "
          "one party; telephone band 300–3400 Hz, 8 kHz, µ-law; *stereo*: a party per channel with the other's bleed at −28 dB; "
-         "*wideband*: the same mix at 16 kHz, diarizer only, to tell band-limiting from the rest). Path: the route the import took "
+         "*wideband*: the same mix at 16 kHz, diarizer only, to tell band-limiting from the rest; *quiet*: the mono mix with one "
+         f"party (A and B in turn) {-QUIET_DB:.0f} dB quieter, as when a call is recorded on one side's phone). Path: the route the import took "
          "(decided from the audio). DER at collar 0.25 s; *exported* = the speaker activity `parley export --format rttm` writes."
          + (" *Held out*: a second draw of calls (`bench/calls.py`: HELD_OUT; the same people in new pairs and timings, the quieter "
             "and briefer speakers included) on which nothing was chosen: every constant fitted on calls was chosen on the first draw "
@@ -300,7 +322,8 @@ def render_calls(results: list[dict]) -> list[str]:
         ex = "export" if "export" in r["der"] else "internal"
         L.append(f"| {r['name']}{' *held out*' if r.get('draw') == 'held-out' else ''} | {r['route']} | {r['ref_speakers']} / {r['diarized_speakers']} / {r['speakers']} | {pct(der(r, 'internal'))} | "
                  f"{pct(der(r, 'export'))} | {pct(conf(r, ex))} | {pct(r.get('top_share'))} | {len(r.get('warnings') or [])} |")
-    for kind, draw in (("mono", "tune"), ("stereo", "tune"), ("wideband", "tune"), ("mono", "held-out"), ("stereo", "held-out")):
+    for kind, draw in (("mono", "tune"), ("stereo", "tune"), ("wideband", "tune"), ("quiet", "tune"), ("mono", "held-out"),
+                       ("stereo", "held-out")):
         group = [r for r in results if r.get("kind") == kind and r.get("draw", "tune") == draw]
         if not group:
             continue

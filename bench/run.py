@@ -248,11 +248,14 @@ def run_calls(eval_dir: Path, engine, tmp: Path, names: list[str]) -> list[dict]
             print(f"call {r['name']}: {r['speakers']} speakers", file=sys.stderr)
     for draw, built, kinds in (("tune", calls.default_calls(eval_dir, names), ("mono", "stereo", "wideband")),
                                ("held-out", calls.held_out_calls(eval_dir, names), ("mono", "stereo"))):
-        for c in built:
+        for i, c in enumerate(built):
             paths = calls.write_call(c, tmp / "calls" / draw)
+            if draw == "tune":
+                paths["quiet"] = calls.write_quiet(c, tmp / "calls" / draw, party=i % 2)
             ref = calls.reference(c)
-            for kind in kinds:
-                r = run_call(f"{c.name} ({kind})", paths[kind], ref, engine, tmp, full=kind != "wideband")
+            for kind in (*kinds, "quiet") if "quiet" in paths else kinds:
+                label = f"quiet {'AB'[i % 2]}" if kind == "quiet" else kind
+                r = run_call(f"{c.name} ({label})", paths[kind], ref, engine, tmp, full=kind != "wideband")
                 r.update(kind=kind, built=True, duration=c.duration, draw=draw)
                 out.append(r)
                 print(f"call {r['name']} [{draw}]: {r['speakers']} speakers", file=sys.stderr)
