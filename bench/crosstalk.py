@@ -63,7 +63,9 @@ def measure(eval_dir: Path) -> dict:
     real = ch.flag_crosstalk
 
     def record(turns, others, level=ch.CROSSTALK):  # the party turns the channel path judges, as it runs
-        spans = sorted(others)
+        from diarization.spans import SpanIndex
+
+        spans = SpanIndex(others)
         seen.extend(((t.speaker, t.start, t.end), ch.crosstalk(t, spans)) for t in turns)
         return real(turns, others, level)
 

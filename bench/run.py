@@ -246,14 +246,14 @@ def run_calls(eval_dir: Path, engine, tmp: Path, names: list[str]) -> list[dict]
             r.update(kind=kind, built=False)
             out.append(r)
             print(f"call {r['name']}: {r['speakers']} speakers", file=sys.stderr)
-    for draw, built, kinds in (("tune", calls.default_calls(eval_dir, names), ("mono", "stereo", "wideband")),
+    for draw, built, kinds in (("tune", calls.default_calls(eval_dir, names), ("mono", "stereo", "wideband", "quiet")),
                                ("held-out", calls.held_out_calls(eval_dir, names), ("mono", "stereo"))):
         for i, c in enumerate(built):
             paths = calls.write_call(c, tmp / "calls" / draw)
-            if draw == "tune":
+            if "quiet" in kinds:
                 paths["quiet"] = calls.write_quiet(c, tmp / "calls" / draw, party=i % 2)
             ref = calls.reference(c)
-            for kind in (*kinds, "quiet") if "quiet" in paths else kinds:
+            for kind in kinds:
                 label = f"quiet {'AB'[i % 2]}" if kind == "quiet" else kind
                 r = run_call(f"{c.name} ({label})", paths[kind], ref, engine, tmp, full=kind != "wideband")
                 r.update(kind=kind, built=True, duration=c.duration, draw=draw)

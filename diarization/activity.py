@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 from meetings.types import SpeakerSegment, Turn
 
+from .spans import SpanIndex
+
 __all__ = ["relabel_activity", "MAX_WORD", "HEARD_AS_OTHER"]
 
 #: seconds of activity one timed word can claim (a spoken word is rarely longer; Whisper's
@@ -51,8 +53,7 @@ def _word_spans(turns: Sequence[Turn], pad: float, bridge: float, max_word: floa
     for t in turns:
         cur = None
         for w in sorted(t.words, key=lambda w: w.word.start):
-            end = min(w.word.end, w.word.start + max_word) if max_word is not None and w.word.timed else w.word.end
-            a, b = w.word.start - pad, end + pad
+            a, b = w.word.start - pad, _claimed_end(w, max_word) + pad
             if cur and a <= cur[1] + bridge:
                 cur[1] = max(cur[1], b)
             else:
@@ -64,22 +65,12 @@ def _word_spans(turns: Sequence[Turn], pad: float, bridge: float, max_word: floa
     return sorted(out)
 
 
-class _Spans:
-    """One speaker's activity, sorted, for fast "how much of [a, b] is covered"."""
-
-    def __init__(self, spans: list[tuple[float, float]]):
-        self.spans = sorted(spans)
-        self.starts = [a for a, _ in self.spans]
-        self.longest = max((b - a for a, b in self.spans), default=0.0)
-
-    def covered(self, a: float, b: float) -> float:
-        import bisect
-
-        lo, hi = bisect.bisect_left(self.starts, a - self.longest), bisect.bisect_right(self.starts, b)
-        return _covered(self.spans[lo:hi], a, b)
+def _claimed_end(w, max_word: float | None) -> float:
+    """Where a word's claim on the activity ends: at most ``max_word`` s after a timed word's start."""
+    return min(w.word.end, w.word.start + max_word) if max_word is not None and w.word.timed else w.word.end
 
 
-def _claims(turns: Sequence[Turn], by_speaker: dict[str, _Spans], heard: float, max_word: float | None) -> list[Turn]:
+def _claims(turns: Sequence[Turn], by_speaker: dict[str, SpanIndex], heard: float, max_word: float | None) -> list[Turn]:
     """The words that can move activity: each heard by the diarizer as someone else (at least
     ``heard`` of its time inside one other speaker's activity) — the voice stage or the user
     moved it. A word the diarizer never heard as anyone else (stretched over a pause into the
@@ -90,8 +81,7 @@ def _claims(turns: Sequence[Turn], by_speaker: dict[str, _Spans], heard: float, 
     for t in turns:
         keep = []
         for w in t.words:
-            a = w.word.start
-            b = min(w.word.end, a + max_word) if max_word is not None and w.word.timed else w.word.end
+            a, b = w.word.start, _claimed_end(w, max_word)
             if b > a and any(sp.covered(a, b) >= heard * (b - a) for who, sp in by_speaker.items() if who != t.speaker):
                 keep.append(w)
         if keep:
@@ -113,27 +103,19 @@ def relabel_activity(segments: Sequence[SpeakerSegment], turns: Sequence[Turn], 
     A label in ``keep`` (a speaker that still exists, words or not) is never merged away. A timed
     word claims at most ``max_word`` s (a stretched last word took the other party's activity:
     three calls' RTTM worse than their diarization, by 0.1-1.0 points)."""
-    import bisect
-
     plain = [t for t in turns if not t.overlapped and t.words]
     by_speaker: dict[str, list[tuple[float, float]]] = {}
     for s in segments:
         by_speaker.setdefault(s.speaker, []).append((s.start, s.end))
     spans = _word_spans(plain, pad, bridge, max_word)  # every word: where a speaker's own words protect their activity
-    claims = spans if heard is None else _word_spans(_claims(plain, {k: _Spans(v) for k, v in by_speaker.items()}, heard, max_word),
+    claims = spans if heard is None else _word_spans(_claims(plain, {k: SpanIndex(v) for k, v in by_speaker.items()}, heard, max_word),
                                                      pad, bridge, max_word)
-    starts = [a for a, _, _ in spans]
-    longest = max((b - a for a, b, _ in spans), default=0.0)
-    c_starts = [a for a, _, _ in claims]
-    c_longest = max((b - a for a, b, _ in claims), default=0.0)
+    word_index, claim_index = SpanIndex(spans), SpanIndex(claims)
     holders = {t.speaker for t in turns if t.words}
     pieces: list[SpeakerSegment] = []
     moved: dict[str, dict[str, float]] = {}
     for s in segments:
-        near = spans[bisect.bisect_left(starts, s.start - longest): bisect.bisect_right(starts, s.end)]
-        near = [x for x in near if x[1] > s.start and x[0] < s.end]
-        claim = claims[bisect.bisect_left(c_starts, s.start - c_longest): bisect.bisect_right(c_starts, s.end)]
-        claim = [x for x in claim if x[1] > s.start and x[0] < s.end]
+        near, claim = word_index.over(s.start, s.end), claim_index.over(s.start, s.end)
         cuts = sorted({s.start, s.end, *(x for a, b, _ in (*near, *claim) for x in (a, b) if s.start < x < s.end)})
         for a, b in zip(cuts, cuts[1:]):
             who = s.speaker
