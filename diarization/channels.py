@@ -139,6 +139,7 @@ BLEED_DB = 9.0  # a frame this much quieter (relative to its channel) than the o
 ONE_SIDED_DB = 8.0  # a frame with this much level difference between channels is one person's
 MIN_ONE_SIDED = 0.35  # share of speech frames that must be one-sided for the channel path
 MIN_OWN_SECONDS = 0.5  # ... with each channel leading for at least this long
+MIN_LEAD_FRAMES = 10  # a channel's speech level needs this many frames where it leads (0.3 s)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -157,9 +158,35 @@ class ChannelLevels:
         return int(self.rel_db.shape[1])
 
 
+def lead_split(db: "np.ndarray", heard: "np.ndarray", rounds: int = 20) -> "np.ndarray | None":
+    """Which of two channels leads each frame: the level difference between them (dB), over the
+    frames where anyone is ``heard``, split in two by 1-D two-means (from its 10th and 90th
+    percentiles). (2, frames) bool, or ``None`` when there are too few heard frames to split."""
+    import numpy as np
+
+    d = db[0] - db[1]
+    dh = d[heard]
+    if len(dh) < 2 * MIN_LEAD_FRAMES:
+        return None
+    lo, hi = float(np.percentile(dh, 10)), float(np.percentile(dh, 90))
+    mid = (lo + hi) / 2
+    for _ in range(rounds):
+        up = dh >= mid
+        if up.all() or not up.any():
+            break
+        lo, hi = float(dh[~up].mean()), float(dh[up].mean())
+        if abs((lo + hi) / 2 - mid) < 1e-6:
+            break
+        mid = (lo + hi) / 2
+    return np.stack([heard & (d >= mid), heard & (d < mid)])
+
+
 def channel_levels(x: "np.ndarray", sr: int = 16_000, frame: float = FRAME) -> ChannelLevels:
-    """Levels of a (channels, samples) signal; a channel's speech level is its 95th-percentile
-    frame level, so channels recorded at different gains compare fairly."""
+    """Levels of a (channels, samples) signal. A channel's speech level is the 95th-percentile
+    level of the frames where it leads the other (:func:`lead_split`; two channels), so channels
+    recorded at different gains compare fairly even when one party says little: over all its
+    frames, such a channel's loud frames are the other party's bleed. Whether a frame is heard at
+    all is judged against the 95th percentile of all the channel's frames, as before."""
     import numpy as np
 
     n = max(1, int(frame * sr))
@@ -169,10 +196,16 @@ def channel_levels(x: "np.ndarray", sr: int = 16_000, frame: float = FRAME) -> C
         return ChannelLevels(frame, z, z.astype(bool), z.astype(bool), tuple(-np.inf for _ in range(x.shape[0])))
     blocks = x[:, : frames * n].reshape(x.shape[0], frames, n).astype(np.float64)
     db = 10 * np.log10(np.mean(blocks**2, axis=2) + 1e-12)
-    speech = np.percentile(db, 95, axis=1)
+    loud = np.percentile(db, 95, axis=1)
     floor = np.percentile(db, 10, axis=1)
+    speech = loud.copy()
+    if x.shape[0] == 2:
+        lead = lead_split(db, (db > (floor + ACTIVE_ABOVE_FLOOR)[:, None]).any(axis=0))
+        for c in range(2 if lead is not None else 0):
+            if lead[c].sum() >= MIN_LEAD_FRAMES:
+                speech[c] = np.percentile(db[c][lead[c]], 95)
     rel = db - speech[:, None]
-    active = (db > np.maximum(floor + ACTIVE_ABOVE_FLOOR, speech - ACTIVE_BELOW_SPEECH)[:, None]) & (speech > SILENT_DBFS)[:, None]
+    active = (db > np.maximum(floor + ACTIVE_ABOVE_FLOOR, loud - ACTIVE_BELOW_SPEECH)[:, None]) & (loud > SILENT_DBFS)[:, None]
     from scipy.ndimage import maximum_filter1d
 
     own = active.copy()

@@ -3,6 +3,8 @@
   * **one speaker, more voices**: diarization found one speaker, but the voices heard under the
     speech form more than one group (:func:`second_voice`); the turns where the other voice was
     heard are flagged for review (:func:`flag_second_voice`);
+  * **a phone call with one end**: telephone-band audio in which one speaker was found and no
+    second voice heard (a call has two ends: the other may be too quiet to detect, or merged);
   * **one side holds the call**: of two speakers, one holds almost all the talk — the usual look
     of two people merged into one, with a stray cluster left as the "other";
   * **back-channel speakers**: a speaker who only ever says a few words over someone else is not
@@ -18,7 +20,7 @@ import numpy as np
 
 from meetings.types import FlagReason, Turn
 
-__all__ = ["within", "pieces_over", "second_voice", "split_voices", "VoiceSplit", "several_voices", "flag_second_voice", "meeting_warnings", "fold_backchannel_speakers", "talk_shares"]
+__all__ = ["within", "pieces_over", "second_voice", "split_voices", "VoiceSplit", "several_voices", "flag_second_voice", "meeting_warnings", "fold_backchannel_speakers", "talk_shares", "relabel_turns", "one_end_speakers"]
 
 DOMINANT_SHARE = 0.9  # one of two speakers holding this share of the talk is suspicious
 BACKCHANNEL_SECONDS = 2.0  # a speaker with less talk than this, nearly all over others ...
@@ -186,14 +188,18 @@ def flag_second_voice(turns: Sequence[Turn], pieces: Sequence[tuple[float, float
     return out
 
 
-def meeting_warnings(turns: Sequence[Turn], sounds_like_more: bool | None = None) -> tuple[str, ...]:
-    """The whole-meeting warnings (see the module docstring) for the meeting record."""
+def meeting_warnings(turns: Sequence[Turn], sounds_like_more: bool | None = None, telephone: bool = False) -> tuple[str, ...]:
+    """The whole-meeting warnings (see the module docstring) for the meeting record;
+    ``telephone``: the audio is telephone-band (:func:`diarization.band.is_narrowband`)."""
     talk = talk_shares(turns)
     total = sum(talk.values())
     out = []
     if len(talk) <= 1 and sounds_like_more:
         out.append("only one speaker was found, but the recording sounds like more than one voice: check the turns "
                    "(or import again with --min-speakers 2)")
+    elif len(talk) == 1 and total > 0 and telephone:
+        out.append("only one speaker was found in a telephone-band recording: a call has two ends, and the other may be "
+                   "too quiet to tell apart or merged into this one (check the turns, or import again with --min-speakers 2)")
     if len(talk) == 2 and total > 0:
         top = max(talk.values()) / total
         if top >= DOMINANT_SHARE:
@@ -228,9 +234,28 @@ def fold_backchannel_speakers(turns: Sequence[Turn], centroids: dict[str, np.nda
             into[s] = max(pool, key=lambda r: float(c @ centroids[r]) / (np.linalg.norm(centroids[r]) + 1e-9))
         else:
             into[s] = max(pool, key=lambda r: talk[r])
+    return relabel_turns(turns, into), into
+
+
+def relabel_turns(turns: Sequence[Turn], into: dict[str, str]) -> list[Turn]:
+    """``turns`` with every speaker of ``into`` renamed (words, and the others heard beside them)."""
     out = []
     for t in turns:
         words = tuple(replace(w, speaker=into.get(w.speaker, w.speaker), overlapping=tuple(dict.fromkeys(into.get(o, o) for o in w.overlapping if into.get(o, o) != into.get(w.speaker, w.speaker))))
                       for w in t.words)
         out.append(replace(t, speaker=into.get(t.speaker, t.speaker), words=words))
-    return out, into
+    return out
+
+
+def one_end_speakers(turns: Sequence[Turn], speakers: Sequence[str], min_talk: float = SECOND_VOICE_SECONDS) -> dict[str, str]:
+    """On one end of a call (a party's channel, heard as more than one voice and diarized), the
+    speakers who say less than ``min_talk`` s: {speaker: the channel's most talkative speaker}.
+    The voices test behind the diarization asks a second voice for that much, so a smaller
+    speaker is the clustering splitting a few seconds of one voice (a quiet party's 6 s became two
+    "people" of 0.7 and 0.8 s), not a second person at the phone."""
+    talk = talk_shares(turns)
+    names = list(dict.fromkeys([*speakers, *talk]))
+    if len(names) < 2:
+        return {}
+    main = max(names, key=lambda s: talk.get(s, 0.0))  # ties: the first listed
+    return {s: main for s in names if s != main and talk.get(s, 0.0) < min_talk}

@@ -367,7 +367,8 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary),
                      voice_margins=tuple(margins) if margins is not None else None,
                      edge_margins=tuple(edges) if edges is not None else None,
-                     warnings=meeting_warnings(turns, sounds_like_more), activity=dia.segments)
+                     warnings=meeting_warnings(turns, sounds_like_more, telephone=bool(getattr(engine.diarizer, "narrowband", False))),
+                     activity=dia.segments)
 
 
 def _span_embedder(engine: Engine, wav: Path):
@@ -398,8 +399,6 @@ def _fold_backchannels(turns, dia: Diarization):
     """A speaker who only said a few words over someone else is not a new person: their words
     and activity go to the closest other voice (:func:`diarization.checks.fold_backchannel_speakers`).
     The turns stay one for one (their voice margins still line up)."""
-    from dataclasses import replace
-
     from diarization.checks import fold_backchannel_speakers
 
     cents = None
@@ -408,12 +407,19 @@ def _fold_backchannels(turns, dia: Diarization):
     folded, into = fold_backchannel_speakers(turns, cents)
     if not into:
         return turns, dia
+    return folded, merge_speakers(dia, into)
+
+
+def merge_speakers(dia: Diarization, into: dict[str, str]) -> Diarization:
+    """The diarization with each speaker of ``into`` merged into the one it maps to (activity
+    relabelled, its row of centroids dropped)."""
+    from dataclasses import replace
+
     keep = [i for i, s in enumerate(dia.speakers) if s not in into]
-    dia = replace(dia, segments=tuple(replace(x, speaker=into.get(x.speaker, x.speaker)) for x in dia.segments),
-                  exclusive=tuple(replace(x, speaker=into.get(x.speaker, x.speaker)) for x in dia.exclusive),
-                  speakers=tuple(dia.speakers[i] for i in keep),
-                  centroids=None if dia.centroids is None else dia.centroids[keep])
-    return folded, dia
+    return replace(dia, segments=tuple(replace(x, speaker=into.get(x.speaker, x.speaker)) for x in dia.segments),
+                   exclusive=tuple(replace(x, speaker=into.get(x.speaker, x.speaker)) for x in dia.exclusive),
+                   speakers=tuple(dia.speakers[i] for i in keep),
+                   centroids=None if dia.centroids is None else dia.centroids[keep])
 
 
 def _with_new_voices(dia: Diarization, speakers: tuple[str, ...], new_centroids: dict) -> Diarization:

@@ -74,6 +74,28 @@ def test_own_speech_finds_each_party_and_not_the_bleed():
         assert recall > 0.9 and extra < 1.0, (k, found)
 
 
+def test_a_party_who_says_little_quietly_keeps_the_channel_path_and_their_own_speech():
+    """One party talks nearly all the call; the other says 0.8 s, 18 dB quieter, so on their own
+    channel the other's bleed (-28 dB) is most of the loud frames. Each channel's speech level is
+    taken where it leads, so that bleed is still bleed (the file was mixed down before: 21 % of
+    its speech counted as one-sided, the bleed as the quiet party's own speech)."""
+    talker = [(0.5, 6.0), (8.0, 19.5)]
+    brief = [(6.4, 7.2)]
+    a, b = _talk(talker, seed=1, f0=120), 10 ** (-18 / 20) * _talk(brief, seed=2, f0=210)
+    g, lag = 10 ** (-28 / 20), int(0.012 * SR)
+
+    def late(y):
+        return np.r_[np.zeros(lag, np.float32), y[:-lag]]
+
+    levels = channel_levels(np.stack([a + g * late(b), b + g * late(a)]))
+    route = decide_route(levels)
+    assert route.path == "channels", route
+    recall, extra = _covered(own_speech(levels, 1), brief)
+    assert recall > 0.9 and extra < 0.5, own_speech(levels, 1)
+    recall, extra = _covered(own_speech(levels, 0), talker)
+    assert recall > 0.9 and extra < 1.0
+
+
 def test_the_bleed_reference_is_the_other_party_alone():
     x = _call(bleed_db=-20)
     levels = channel_levels(x)

@@ -136,3 +136,38 @@ def test_a_cancel_during_the_split_stops_it():
 
     with pytest.raises(Cancelled):
         split_voices(_timeline([(600.0, 900.0)]), [(0.0, 3600.0)], cancel=cancel)
+
+
+def test_a_telephone_call_with_one_speaker_found_is_warned():
+    from diarization.checks import meeting_warnings
+    from meetings.types import AttributedWord, Turn, Word
+
+    def turn(spk, a, b):
+        return Turn(spk, a, b, (AttributedWord(Word(a, b, " so", 0.9), spk),))
+
+    one = [turn("S1", 0.0, 5.0), turn("S1", 6.0, 12.0)]
+    assert meeting_warnings(one) == ()  # a wideband talk by one person: nothing to say
+    (warning,) = meeting_warnings(one, telephone=True)
+    assert "telephone-band" in warning and "--min-speakers 2" in warning
+    # the voices test already said it: one warning, not two
+    (warning,) = meeting_warnings(one, sounds_like_more=True, telephone=True)
+    assert "sounds like more than one voice" in warning
+    assert meeting_warnings([turn("S1", 0.0, 5.0), turn("S2", 5.5, 9.0)], telephone=True) == ()
+    assert meeting_warnings([], telephone=True) == ()
+
+
+def test_on_one_end_of_a_call_a_speaker_of_a_few_seconds_joins_the_main_one():
+    from diarization.checks import one_end_speakers, relabel_turns
+    from meetings.types import AttributedWord, Turn, Word
+
+    def turn(spk, a, b, over=()):
+        return Turn(spk, a, b, (AttributedWord(Word(a, b, " so", 0.9), spk, overlapping=over),))
+
+    # a quiet party's 6 s diarized as two "people" of 0.7 and 0.8 s, and a wordless third
+    assert one_end_speakers([turn("S0", 5.4, 6.1), turn("S1", 11.5, 12.3)], ("S0", "S1", "S2")) == {"S0": "S1", "S2": "S1"}
+    # two real talkers at one phone (speakerphone) both stay
+    assert one_end_speakers([turn("S0", 0.0, 5.0), turn("S1", 6.0, 9.0)], ("S0", "S1")) == {}
+    assert one_end_speakers([turn("S0", 0.0, 5.0)], ("S0",)) == {}
+    out = relabel_turns([turn("S0", 0.0, 5.0, over=("S1",)), turn("S1", 5.0, 6.0, over=("S0",))], {"S1": "S0"})
+    assert [t.speaker for t in out] == ["S0", "S0"]
+    assert [w.overlapping for t in out for w in t.words] == [(), ()]  # nobody talks over themselves
