@@ -201,7 +201,7 @@ def channel_levels(x: "np.ndarray", sr: int = 16_000, frame: float = FRAME) -> C
     speech = loud.copy()
     if x.shape[0] == 2:
         lead = lead_split(db, (db > (floor + ACTIVE_ABOVE_FLOOR)[:, None]).any(axis=0))
-        for c in range(2 if lead is not None else 0):
+        for c in (0, 1) if lead is not None else ():
             if lead[c].sum() >= MIN_LEAD_FRAMES:
                 speech[c] = np.percentile(db[c][lead[c]], 95)
     rel = db - speech[:, None]

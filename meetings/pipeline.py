@@ -367,7 +367,7 @@ def process_audio(engine: Engine, wav: Path, duration: float, emit: EventSink = 
     return Processed(dia, transcript, tuple(turns), tuple(timings), tuple(primary),
                      voice_margins=tuple(margins) if margins is not None else None,
                      edge_margins=tuple(edges) if edges is not None else None,
-                     warnings=meeting_warnings(turns, sounds_like_more, telephone=bool(getattr(engine.diarizer, "narrowband", False))),
+                     warnings=meeting_warnings(turns, sounds_like_more, telephone=engine.diarizer.narrowband),
                      activity=dia.segments)
 
 

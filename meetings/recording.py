@@ -103,7 +103,7 @@ def _one_end(p):
     if not into:
         return p
     dia = merge_speakers(p.diarization, into)
-    return rp(p, turns=tuple(relabel_turns(p.turns, into)), diarization=dia, activity=dia.segments if p.activity else p.activity)
+    return rp(p, turns=tuple(relabel_turns(p.turns, into)), diarization=dia, activity=dia.segments)
 
 
 def _prefixed(p, prefix: str):
@@ -224,12 +224,13 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
             # a party channel's own speech is a person even when Whisper heard no word of it (a
             # quiet party's "mm" or 1 s answer): their activity is kept for "who spoke when"
             # (when it is long enough to embed: a speaker without a voice would cost the meeting its centroids)
-            voice = None
-            if not turns_of[k] and roles[k] == "party" and after is not None and sum(b - a for a, b in own[k]) >= MIN_OWN_SECONDS:
-                voice = _local_voice(engine, cleaned[k], own[k])
+            spans = [(t.start, t.end) for t in turns_of[k]]
+            if not spans and roles[k] == "party" and after is not None and sum(b - a for a, b in own[k]) >= MIN_OWN_SECONDS:
+                spans = own[k]
+            voice = _local_voice(engine, cleaned[k], spans) if spans else None
             if turns_of[k] or voice is not None:
                 speakers.insert(0, labels[k]) if roles[k] == "mic" else speakers.append(labels[k])
-                centroid_of[labels[k]] = voice if voice is not None else _local_voice(engine, cleaned[k], [(t.start, t.end) for t in turns_of[k]])
+                centroid_of[labels[k]] = voice
                 segments += [SpeakerSegment(a, b, labels[k]) for a, b in own[k]] if after is not None else \
                     [SpeakerSegment(t.start, t.end, labels[k]) for t in turns_of[k]]
         for k in [k for k in heard if roles[k] == "party" and after is not None]:  # double-talk: the other party's bleed?
