@@ -31,16 +31,16 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
     for r in rows:
         s = out.setdefault(str(r["level"]), {"calls": 0, "right_count": 0, "der_ok": 0, "error": 0.0, "total": 0.0,
                                              "merged": 0, "merged_warned": 0})
-        d = r["der"]
+        d = {k: float(v) for k, v in r["der"].items()}
         error = d["missed"] + d["false_alarm"] + d["confusion"]
         s["calls"] += 1
-        s["right_count"] += r["speakers"] == r["ref_speakers"]
-        s["der_ok"] += error <= 0.12 * d["total"]
+        s["right_count"] += int(r["speakers"] == r["ref_speakers"])
+        s["der_ok"] += int(error <= 0.12 * d["total"])
         s["error"] += error
         s["total"] += d["total"]
         if r["speakers"] < r["ref_speakers"]:
             s["merged"] += 1
-            s["merged_warned"] += bool(r["warnings"])
+            s["merged_warned"] += int(bool(r["warnings"]))
     for s in out.values():
         s["pooled_der"] = s["error"] / s["total"] if s["total"] else 0.0
     return out

@@ -141,46 +141,68 @@ def _shift(x: np.ndarray, lag: int) -> np.ndarray:
     return x
 
 
-def _cancel_block(mic: np.ndarray, ref: np.ndarray, nfft: int = 512, residual: np.ndarray | None = None) -> np.ndarray:
+def _cancel_block(mic: np.ndarray, ref: np.ndarray, nfft: int = 512, residual: np.ndarray | None = None,
+                  learn: np.ndarray | None = None, path: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One block: ``ref`` already shifted by a whole number of samples; ``residual`` (samples,
     per sample of the block) is the rest of the delay, applied per frame as a phase ramp (exact
-    for a fraction of a sample, and it moves with the drift)."""
+    for a fraction of a sample, and it moves with the drift). ``learn``: the same reference kept
+    only where the echo path may be learnt (None: all of ``ref``); the path is subtracted wherever
+    ``ref`` sounds; ``path``: an echo path learnt before, used instead of learning one. Returns the
+    cleaned block and its echo path."""
     from scipy.signal import istft, stft
 
-    f, _, m = stft(mic, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
-    _, _, r = stft(ref, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
-    if residual is not None and len(residual):
-        hop = nfft - nfft * 3 // 4
-        d = residual[np.minimum(np.arange(r.shape[1]) * hop, len(residual) - 1)]
-        r = r * np.exp(-2j * np.pi * f[:, None] * d[None, :] / SR)
-    h = np.sum(m * np.conj(r), axis=1, keepdims=True) / (np.sum(np.abs(r) ** 2, axis=1, keepdims=True) + 1e-9)
-    e = m - h * r
+    def spectrum(x):
+        f, _, z = stft(x, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
+        if residual is not None and len(residual):
+            hop = nfft - nfft * 3 // 4
+            d = residual[np.minimum(np.arange(z.shape[1]) * hop, len(residual) - 1)]
+            z = z * np.exp(-2j * np.pi * f[:, None] * d[None, :] / SR)
+        return z
+
+    _, _, m = stft(mic, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary="even")
+    r = spectrum(ref)
+    if path is None:
+        rl = r if learn is None else spectrum(learn)
+        path = np.sum(m * np.conj(rl), axis=1, keepdims=True) / (np.sum(np.abs(rl) ** 2, axis=1, keepdims=True) + 1e-9)
+    e = m - path * r
     _, out = istft(e, SR, nperseg=nfft, noverlap=nfft * 3 // 4, boundary=True)
-    return out[: len(mic)].astype(np.float32)
+    return out[: len(mic)].astype(np.float32), path
 
 
 def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_lag_s: float = 0.4,
-                min_corr: float = 0.08) -> tuple[np.ndarray, EchoReport]:
-    """``mic`` with the echo of ``ref`` (the system track, same time base) removed."""
+                min_corr: float = 0.08, learn: np.ndarray | None = None) -> tuple[np.ndarray, EchoReport]:
+    """``mic`` with the echo of ``ref`` (the system track, same time base) removed. ``learn``:
+    ``ref`` kept only where its echo path may be learnt (zero elsewhere; None: everywhere): the
+    delay and the path are found there, and the echo is then subtracted wherever ``ref`` sounds —
+    also where the mic's own talker speaks at the same time, which is where it must not be learnt."""
     mic = np.asarray(mic, dtype=np.float32)
-    ref = np.asarray(ref, dtype=np.float32)
-    if len(ref) < len(mic):
-        ref = np.r_[ref, np.zeros(len(mic) - len(ref), dtype=np.float32)]
-    ref = ref[: len(mic)]
-    delay = track_delay(mic, ref, max_lag_s=max_lag_s)  # None: never clearly heard (then per block, as found)
+
+    def fit(x):
+        x = np.asarray(x, dtype=np.float32)
+        return np.r_[x, np.zeros(max(0, len(mic) - len(x)), dtype=np.float32)][: len(mic)]
+
+    ref = fit(ref)
+    learn = None if learn is None else fit(learn)
+    probe = ref if learn is None else learn
+    delay = track_delay(mic, probe, max_lag_s=max_lag_s)  # None: never clearly heard (then per block, as found)
     if delay is not None:  # the system track moved onto the mic's time, sample by sample (jumps included)
         whole = np.rint(delay)
         src = np.arange(len(mic)) - whole.astype(np.int64)
-        ref = np.where((src >= 0) & (src < len(ref)), ref[np.clip(src, 0, len(ref) - 1)], 0.0).astype(np.float32)
+        inside = (src >= 0) & (src < len(ref))
+        ref = np.where(inside, ref[np.clip(src, 0, len(ref) - 1)], 0.0).astype(np.float32)
+        if learn is not None:
+            learn = np.where(inside, learn[np.clip(src, 0, len(learn) - 1)], 0.0).astype(np.float32)
         delay = delay - whole  # what is left: a fraction of a sample, applied per frame as a phase ramp
     block, hop = int(block_s * SR), int(block_s * SR) // 2
     out = np.zeros(len(mic), dtype=np.float64)
     weight = np.zeros(len(mic), dtype=np.float64)
     lags, removed, before, blocks, echo_blocks = [], 0.0, 0.0, 0, 0
+    known = None  # (lag, echo path) of the last block that learnt one
     starts = list(range(0, max(1, len(mic) - hop), hop)) or [0]
     for s in starts:
         e = min(len(mic), s + block)
         m, r = mic[s:e], ref[s:e]
+        rl = r if learn is None else learn[s:e]
         win = np.hanning(len(m)) if len(m) > 16 else np.ones(len(m))
         if s == 0:
             win[: len(m) // 2] = 1.0
@@ -188,20 +210,27 @@ def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_l
             win[len(m) // 2:] = 1.0
         blocks += 1
         cleaned = m
-        if np.sum(r**2) > 1e-6 * len(r) and len(m) > 1024:
-            lag, corr = _lag(m, r, int(max_lag_s * SR), int(0.05 * SR))
+        c = None
+        if np.sum(rl**2) > 1e-6 * len(rl) and len(m) > 1024:
+            lag, corr = _lag(m, rl, int(max_lag_s * SR), int(0.05 * SR))
             residual = None
             if delay is not None:
                 lag, residual = 0, delay[s:e]
             if corr >= min_corr:
-                c = _cancel_block(m, _shift(r, lag), residual=residual)
-                em, ec = float(np.sum(m.astype(np.float64) ** 2)), float(np.sum(c.astype(np.float64) ** 2))
-                if ec < em:  # only ever take energy away
-                    cleaned = c
-                    echo_blocks += 1
-                    lags.append(lag if delay is None else float(np.median(whole[s:e])))
-                    before += em
-                    removed += em - ec
+                c, path = _cancel_block(m, _shift(r, lag), residual=residual, learn=None if learn is None else _shift(rl, lag))
+                known = (lag, path)
+        elif learn is not None and known is not None and np.sum(r**2) > 1e-6 * len(r) and len(m) > 1024:
+            # nothing to learn from here (the other party only talks over this one): the path learnt before
+            lag = 0 if delay is not None else known[0]
+            c, _ = _cancel_block(m, _shift(r, lag), residual=None if delay is None else delay[s:e], path=known[1])
+        if c is not None:
+            em, ec = float(np.sum(m.astype(np.float64) ** 2)), float(np.sum(c.astype(np.float64) ** 2))
+            if ec < em:  # only ever take energy away
+                cleaned = c
+                echo_blocks += 1
+                lags.append(lag if delay is None else float(np.median(whole[s:e])))
+                before += em
+                removed += em - ec
         out[s:e] += cleaned * win
         weight[s:e] += win
     cleaned = (out / np.maximum(weight, 1e-9)).astype(np.float32)

@@ -155,8 +155,8 @@ def process_channels(engine: Engine, wav: Path, roles: tuple[str, ...], duration
                 erle = report.erle_db
             elif role == "party" and others:
                 c = raws[k]
-                for o in others:  # learnt only where the other talks alone: never cancels this channel's own voice
-                    c, _ = cancel_echo(c, bleed_reference(raws[o], levels, k, o))
+                for o in others:  # learnt only where the other talks alone (never this channel's own voice), cancelled wherever they talk
+                    c, _ = cancel_echo(c, raws[o], learn=bleed_reference(raws[o], levels, k, o))
             else:
                 c = raws[k]
             cleaned.append(c)

@@ -175,6 +175,29 @@ def test_a_stereo_call_where_one_party_says_a_few_quiet_words_keeps_that_party(e
     assert parts.der <= 0.10, parts
 
 
+def test_a_stereo_call_with_a_loud_line_echo_keeps_two_parties(engine, store, tmp_path):
+    """A built call whose quieter party's line hears the other's echo at -15 dB: by level alone a
+    third of that echo reads as the quieter party's own speech, their channel was diarized as two
+    voices and the other party came out a second time (3 speakers, DER 55 %). The canceller now
+    subtracts the echo wherever the other party talks, so the channel holds one voice again."""
+    from bench import calls, scoring
+    from bench.call_bleed import with_bleed
+    from meetings.cli import _export_doc
+    from meetings.export import export, with_activity
+    from meetings.types import SpeakerSegment
+
+    names = [n for n in (EVAL / "all.lst").read_text().split() if n != "phone_call_40"]
+    call = next(c for c in calls.default_calls(EVAL, names) if c.name == "call_pyannote-speaker91_ES2003a_-MEE012")
+    sf.write(tmp_path / "echo.wav", with_bleed(call.stereo, -15.0), 8000, subtype="PCM_16")
+    result = engine.import_file(tmp_path / "echo.wav", store)
+    assert _attribution(store, result.meeting_id)["attribution"] == "channels"
+    assert len(store.speakers(result.meeting_id)) == 2
+    rttm = export(with_activity(_export_doc(store, result.meeting_id), store, result.meeting_id), "rttm")
+    hyp = [SpeakerSegment(float(p[3]), float(p[3]) + float(p[4]), p[7]) for p in (line.split() for line in rttm.splitlines())]
+    parts, _ = scoring.der(calls.reference(call), hyp, 0.25)
+    assert parts.der <= 0.10, parts
+
+
 @pytest.mark.parametrize("seed", [16, 19])
 def test_a_call_where_one_party_says_little_comes_out_as_two_people(engine, store, tmp_path, seed):
     """Built calls where one party says little (about 6 s of 44). Seed 19 is the benchmark's call

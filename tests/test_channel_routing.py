@@ -121,6 +121,24 @@ def test_the_canceller_learns_bleed_from_the_gated_reference_and_keeps_the_own_v
     assert np.sum(bleed_after**2) < 0.1 * np.sum(bleed**2)  # the bleed goes (> 10 dB)
 
 
+def test_the_canceller_subtracts_the_bleed_also_where_both_parties_talk():
+    """The bleed path is learnt where the other party talks alone and subtracted wherever they
+    talk: in double-talk too, where learning it would cancel this channel's own voice."""
+    from diarization.echo import cancel_echo
+
+    a_spans, b_spans = [(0.5, 3.0), (6.0, 12.0), (14.0, 16.0)], [(3.3, 5.8), (9.0, 11.5), (16.5, 19.0)]  # both talk 9-11.5 s
+    a, b = _talk(a_spans, seed=1, f0=120), _talk(b_spans, seed=2, f0=210)
+    g, lag = 10 ** (-12 / 20), int(0.012 * SR)
+    bleed = g * np.r_[np.zeros(lag, np.float32), b[:-lag]]
+    x = np.stack([a + bleed, b])
+    cleaned, _ = cancel_echo(x[0], x[1], learn=bleed_reference(x[1], channel_levels(x), 0, 1))
+    both = slice(int(9.2 * SR), int(11.3 * SR))
+    left = cleaned[both] - a[both]  # what is left of the bleed where both talk
+    assert np.sum(left**2) < 0.1 * np.sum(bleed[both] ** 2)  # > 10 dB of it gone
+    alone = slice(int(0.6 * SR), int(2.9 * SR))
+    assert np.sum(cleaned[alone] ** 2) == pytest.approx(np.sum(a[alone] ** 2), rel=0.1)  # the own voice stays
+
+
 def test_words_outside_the_own_speech_but_inside_the_others_are_bleed():
     from meetings.recording import _outside_own
     from meetings.types import Word
