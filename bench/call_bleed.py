@@ -12,9 +12,6 @@ Writes ``bench/extra/call_bleed.md`` and ``.json``.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -43,42 +40,18 @@ def with_bleed(stereo: np.ndarray, db: float, sr: int = 8000, built_db: float = 
 
 
 def measure(eval_dir: Path, levels=LEVELS) -> dict:
-    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
     import soundfile as sf
 
-    from bench import calls, scoring
+    from bench import calls
     from bench.quiet_calls import summarise
-    from capture.decode import decode_to_wav
-    from diarization.activity import relabel_activity
-    from meetings.pipeline import Engine, channel_route
-    from meetings.types import PipelineOptions
 
-    engine = Engine(PipelineOptions(device="cpu"))
-    engine.models.wait()
-    pool = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
-    rows = []
-    with tempfile.TemporaryDirectory() as td:
-        tmp = Path(td)
-        for draw, built in (("tune", calls.default_calls(eval_dir, pool)), ("held-out", calls.held_out_calls(eval_dir, pool))):
-            for c in built:
-                ref = calls.reference(c)
-                for level in levels:
-                    src = tmp / f"{c.name}.{-level:g}.stereo.wav"
-                    sf.write(src, with_bleed(c.stereo, level), 8000, subtype="PCM_16")
-                    wav = tmp / f"{c.name}.{-level:g}.wav"
-                    info = decode_to_wav(src, wav)
-                    route = channel_route(wav)
-                    p = engine.process(wav, info.duration, route=route)
-                    turns = list(p.turns)
-                    activity = relabel_activity(p.activity or p.diarization.segments, turns, keep=set(p.diarization.speakers))
-                    parts, _ = scoring.der(ref, activity, 0.25)
-                    rows.append({"call": c.name, "draw": draw, "level": level, "route": route.path,
-                                 "ref_speakers": len(ref.speakers), "speakers": len({t.speaker for t in turns}),
-                                 "der": {"total": float(parts.total), "missed": float(parts.missed),
-                                         "false_alarm": float(parts.false_alarm), "confusion": float(parts.confusion)},
-                                 "warnings": list(p.warnings)})
-                    print(f"{c.name} [{draw}] bleed {level:g} dB: {route.path}, {rows[-1]['speakers']} speakers, "
-                          f"DER {100 * parts.der:.1f} %", file=sys.stderr)
+    def write(call, level, folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{call.name}.bleed{-level:g}.wav"
+        sf.write(path, with_bleed(call.stereo, level), 8000, subtype="PCM_16")
+        return path
+
+    rows = calls.import_variants(eval_dir, list(levels), write, lambda level: {"level": level})
     summary = {}
     for draw in ("tune", "held-out"):
         mine = [r for r in rows if r["draw"] == draw]

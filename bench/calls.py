@@ -269,6 +269,49 @@ def stereo_calls(eval_dir: Path, folder: Path) -> list[tuple[str, object, Path]]
     return items
 
 
+def import_variants(eval_dir: Path, variants, write, describe) -> list[dict]:
+    """Every built call of both draws (tuning and held out), once per item of ``variants``:
+    ``write(call, variant, folder)`` writes the file to import and returns its path. Each import
+    is scored: the route it took, speakers with words, DER (collar 0.25 s, seconds) of the exported
+    speaker activity, whole-meeting warnings; ``describe(variant)`` adds its own fields to the row."""
+    import os
+    import sys
+    import tempfile
+
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    from bench import scoring
+    from capture.decode import decode_to_wav
+    from diarization.activity import relabel_activity
+    from meetings.pipeline import Engine, channel_route
+    from meetings.types import PipelineOptions
+
+    engine = Engine(PipelineOptions(device="cpu"))
+    engine.models.wait()
+    pool = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+    rows = []
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        for draw, built in (("tune", default_calls(eval_dir, pool)), ("held-out", held_out_calls(eval_dir, pool))):
+            for c in built:
+                ref = reference(c)
+                for i, variant in enumerate(variants):
+                    wav = tmp / f"{c.name}.{i}.wav"
+                    info = decode_to_wav(write(c, variant, tmp / draw), wav)
+                    route = channel_route(wav)
+                    p = engine.process(wav, info.duration, route=route)
+                    turns = list(p.turns)
+                    activity = relabel_activity(p.activity or p.diarization.segments, turns, keep=set(p.diarization.speakers))
+                    parts, _ = scoring.der(ref, activity, 0.25)
+                    rows.append({"call": c.name, "draw": draw, **describe(variant), "route": route.path,
+                                 "ref_speakers": len(ref.speakers), "speakers": len({t.speaker for t in turns}),
+                                 "der": {"total": float(parts.total), "missed": float(parts.missed),
+                                         "false_alarm": float(parts.false_alarm), "confusion": float(parts.confusion)},
+                                 "warnings": list(p.warnings)})
+                    print(f"{c.name} [{draw}] {describe(variant)}: {route.path}, {rows[-1]['speakers']} speakers, "
+                          f"DER {100 * parts.der:.1f} %", file=sys.stderr)
+    return rows
+
+
 def section_main(argv, prog: str, stem: str, measure, render) -> int:
     """The ``main`` of a benchmark that writes one section of the report:
     ``bench/extra/<stem>.md`` (appended to BENCHMARKS.md) and its JSON twin."""

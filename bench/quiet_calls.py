@@ -12,9 +12,6 @@ Writes ``bench/extra/quiet_calls.md`` and ``.json``.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,41 +44,14 @@ def summarise(rows: list[dict]) -> dict[str, dict]:
 
 
 def measure(eval_dir: Path, levels=LEVELS) -> dict:
-    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-    from bench import calls, scoring
-    from capture.decode import decode_to_wav
-    from diarization.activity import relabel_activity
-    from meetings.pipeline import Engine, channel_route
-    from meetings.types import PipelineOptions
+    from bench import calls
 
-    engine = Engine(PipelineOptions(device="cpu"))
-    engine.models.wait()
-    pool = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
-    rows = []
-    with tempfile.TemporaryDirectory() as td:
-        tmp = Path(td)
-        for draw, built in (("tune", calls.default_calls(eval_dir, pool)), ("held-out", calls.held_out_calls(eval_dir, pool))):
-            for c in built:
-                ref = calls.reference(c)
-                for level in levels:
-                    for party in (0, 1):
-                        src = calls.write_quiet(c, tmp / draw, party=party, db=level)
-                        wav = tmp / f"{src.stem}.{-level:g}.wav"
-                        info = decode_to_wav(src, wav)
-                        route = channel_route(wav)
-                        p = engine.process(wav, info.duration, route=route)
-                        turns = list(p.turns)
-                        activity = relabel_activity(p.activity or p.diarization.segments, turns, keep=set(p.diarization.speakers))
-                        parts, _ = scoring.der(ref, activity, 0.25)
-                        rows.append({"call": c.name, "draw": draw, "level": level, "quiet": "AB"[party], "route": route.path,
-                                     "ref_speakers": len(ref.speakers), "speakers": len({t.speaker for t in turns}),
-                                     "der": {"total": parts.total, "missed": parts.missed, "false_alarm": parts.false_alarm,
-                                             "confusion": parts.confusion},
-                                     "warnings": list(p.warnings)})
-                        r = rows[-1]
-                        print(f"{c.name} [{draw}] {level:g} dB ({r['quiet']}): {r['speakers']} speakers, "
-                              f"DER {100 * (parts.missed + parts.false_alarm + parts.confusion) / max(parts.total, 1e-9):.1f} %",
-                              file=sys.stderr)
+    def write(call, variant, folder):
+        level, party = variant
+        return calls.write_quiet(call, folder, party=party, db=level)
+
+    rows = calls.import_variants(eval_dir, [(level, party) for level in levels for party in (0, 1)], write,
+                                 lambda v: {"level": v[0], "quiet": "AB"[v[1]]})
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "levels": list(levels), "rows": rows,
             "summary": {draw: summarise([r for r in rows if r["draw"] == draw]) for draw in ("tune", "held-out")}}
 
