@@ -17,25 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-#: dB of the other party's level each channel hears (the built calls: -28)
+#: dB of the other party's level each channel hears (the built calls: bench.calls.BLEED_DB, -28)
 LEVELS = (-28.0, -20.0, -15.0, -10.0)
-BUILT_DB = -28.0
-LAG = 0.012  # seconds: how late the bleed arrives (as bench.calls builds it)
 
 
-def with_bleed(stereo: np.ndarray, db: float, sr: int = 8000, built_db: float = BUILT_DB, lag: float = LAG) -> np.ndarray:
-    """A built call's (samples, 2) stereo with its bleed moved from ``built_db`` to ``db``: each
-    line is first freed of the built bleed (the other line, ``lag`` s late, times its gain; what
-    is left is that gain squared, -56 dB), then given the new one; peak at most 0.9."""
-    n = int(round(lag * sr))
+def with_bleed(stereo: np.ndarray, db: float) -> np.ndarray:
+    """A built call's (samples, 2) stereo with its bleed moved from :data:`bench.calls.BLEED_DB`
+    to ``db``: each line is first freed of the built bleed (the other line, late, times its gain;
+    what is left is that gain squared, -56 dB), then given the new one; peak at most 0.9."""
+    from bench.calls import BLEED_DB, cross_bleed, late
 
-    def late(y):
-        return np.r_[np.zeros(n, y.dtype), y[:-n]]
-
-    g0, g = 10 ** (built_db / 20), 10 ** (db / 20)
+    g0 = 10 ** (BLEED_DB / 20)
     left, right = stereo[:, 0].astype(np.float64), stereo[:, 1].astype(np.float64)
-    a, b = left - g0 * late(right), right - g0 * late(left)
-    out = np.stack([a + g * late(b), b + g * late(a)], axis=1)
+    out = cross_bleed(left - g0 * late(right), right - g0 * late(left), db)
     return (out / max(1.0, float(np.abs(out).max()) / 0.9)).astype(np.float32)
 
 

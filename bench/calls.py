@@ -104,6 +104,23 @@ def _words(eval_dir: Path, item: str, speaker: str) -> list[tuple[float, float, 
     return out
 
 
+#: each line of a built stereo call hears the other party this much quieter, this late (8 kHz)
+BLEED_DB = -28.0
+BLEED_LAG = 0.012
+
+
+def late(y: np.ndarray, sr: int = 8000, lag: float = BLEED_LAG) -> np.ndarray:
+    """``y`` delayed by ``lag`` s (zeros first, same length)."""
+    n = int(lag * sr)
+    return np.r_[np.zeros(n, y.dtype), y[:-n]]
+
+
+def cross_bleed(a: np.ndarray, b: np.ndarray, db: float) -> np.ndarray:
+    """Two parties' 8-kHz lines as (samples, 2) stereo, each hearing the other ``db`` quieter, :data:`BLEED_LAG` late."""
+    g = 10 ** (db / 20)
+    return np.stack([a + g * late(b), b + g * late(a)], axis=1)
+
+
 def build_call(eval_dir: Path, a: Clean, b: Clean, seed: int, dominant: bool = False) -> Call:
     import soundfile as sf
 
@@ -171,13 +188,7 @@ def build_call(eval_dir: Path, a: Clean, b: Clean, seed: int, dominant: bool = F
     wide = chan[a] + chan[b]
     peak = max(1.0, float(np.abs(wide).max()) / 0.9)
     tel = {c: telephone(chan[c] / peak) for c in (a, b)}
-    lag = int(0.012 * 8000)
-    bleed = 10 ** (-28 / 20)
-
-    def late(y):
-        return np.r_[np.zeros(lag, np.float32), y[:-lag]]
-
-    stereo = np.stack([tel[a] + bleed * late(tel[b]), tel[b] + bleed * late(tel[a])], axis=1)
+    stereo = cross_bleed(tel[a], tel[b], BLEED_DB)
     mono = telephone(wide / peak)
     name = f"call_{a.item.removeprefix('ami_')[:8]}-{a.speaker}_{b.item.removeprefix('ami_')[:8]}-{b.speaker}" + ("_dominant" if dominant else "")
     return Call(name, (f"{a.item}:{a.speaker}", f"{b.item}:{b.speaker}"), mono, stereo.astype(np.float32), (wide / peak).astype(np.float32),
@@ -256,13 +267,17 @@ def held_out_calls(eval_dir: Path, names: list[str]) -> list[Call]:
     return default_calls(eval_dir, names, **HELD_OUT)
 
 
+def call_pool(eval_dir: Path) -> list[str]:
+    """The evaluation items calls are built from (``all.lst`` without the real call)."""
+    return [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+
+
 def stereo_calls(eval_dir: Path, folder: Path) -> list[tuple[str, object, Path]]:
     """The stereo calls the channel path's constants are chosen on, as (name, reference, file):
     :func:`default_calls` (written to ``folder``) and ``phone_call_40``'s stereo file."""
     from bench import scoring
 
-    names = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
-    items = [(c.name, reference(c), write_call(c, folder)["stereo"]) for c in default_calls(eval_dir, names)]
+    items = [(c.name, reference(c), write_call(c, folder)["stereo"]) for c in default_calls(eval_dir, call_pool(eval_dir))]
     if (eval_dir / "phone_call_40").exists():
         items.append(("phone_call_40", scoring.load_reference(eval_dir, "phone_call_40", 245.4),
                       scoring.audio_path(eval_dir, "phone_call_40", "phone_call_40.stereo")))
@@ -271,23 +286,22 @@ def stereo_calls(eval_dir: Path, folder: Path) -> list[tuple[str, object, Path]]
 
 def import_variants(eval_dir: Path, variants, write, describe) -> list[dict]:
     """Every built call of both draws (tuning and held out), once per item of ``variants``:
-    ``write(call, variant, folder)`` writes the file to import and returns its path. Each import
-    is scored: the route it took, speakers with words, DER (collar 0.25 s, seconds) of the exported
-    speaker activity, whole-meeting warnings; ``describe(variant)`` adds its own fields to the row."""
+    ``write(call, variant, folder)`` writes the file to import and returns its path; it goes
+    through :func:`bench.run.run_call` (the route it took, speakers with words, warnings) and the
+    row keeps the DER (collar 0.25 s, seconds) of the exported speaker activity.
+    ``describe(variant)`` adds its own fields to the row."""
     import os
     import sys
     import tempfile
 
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-    from bench import scoring
-    from capture.decode import decode_to_wav
-    from diarization.activity import relabel_activity
-    from meetings.pipeline import Engine, channel_route
+    from bench.run import run_call
+    from meetings.pipeline import Engine
     from meetings.types import PipelineOptions
 
     engine = Engine(PipelineOptions(device="cpu"))
     engine.models.wait()
-    pool = [n.strip() for n in (eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+    pool = call_pool(eval_dir)
     rows = []
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
@@ -295,20 +309,12 @@ def import_variants(eval_dir: Path, variants, write, describe) -> list[dict]:
             for c in built:
                 ref = reference(c)
                 for i, variant in enumerate(variants):
-                    wav = tmp / f"{c.name}.{i}.wav"
-                    info = decode_to_wav(write(c, variant, tmp / draw), wav)
-                    route = channel_route(wav)
-                    p = engine.process(wav, info.duration, route=route)
-                    turns = list(p.turns)
-                    activity = relabel_activity(p.activity or p.diarization.segments, turns, keep=set(p.diarization.speakers))
-                    parts, _ = scoring.der(ref, activity, 0.25)
-                    rows.append({"call": c.name, "draw": draw, **describe(variant), "route": route.path,
-                                 "ref_speakers": len(ref.speakers), "speakers": len({t.speaker for t in turns}),
-                                 "der": {"total": float(parts.total), "missed": float(parts.missed),
-                                         "false_alarm": float(parts.false_alarm), "confusion": float(parts.confusion)},
-                                 "warnings": list(p.warnings)})
-                    print(f"{c.name} [{draw}] {describe(variant)}: {route.path}, {rows[-1]['speakers']} speakers, "
-                          f"DER {100 * parts.der:.1f} %", file=sys.stderr)
+                    r = run_call(f"{c.name}.{i}", write(c, variant, tmp / draw), ref, engine, tmp)
+                    d = {k: float(v) for k, v in r["der"]["export"].items()}
+                    rows.append({"call": c.name, "draw": draw, **describe(variant), "route": r["route"],
+                                 "ref_speakers": r["ref_speakers"], "speakers": r["speakers"], "der": d, "warnings": r["warnings"]})
+                    print(f"{c.name} [{draw}] {describe(variant)}: {r['route']}, {r['speakers']} speakers, "
+                          f"DER {100 * (d['missed'] + d['false_alarm'] + d['confusion']) / max(d['total'], 1e-9):.1f} %", file=sys.stderr)
     return rows
 
 

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import calls
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_EVAL = REPO / "bench" / "data"  # a copy of ../shared/eval (FLAC), so a clone benchmarks on its own
 HEAVY_OVERLAP = ("ami_EN2006b_000-030s", "ami_EN2009b_000-030s")
@@ -358,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                 if a in names and b in names:
                     mixed.append(run_joined(a, b, args.eval_dir, engine, tmp, overlap=MIXED_OVERLAP))
                     print(f"mixed {a}+{b}", file=sys.stderr)
-        pool = [n.strip() for n in (args.eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+        pool = calls.call_pool(args.eval_dir)
         call_results = [] if args.no_calls else run_calls(args.eval_dir, engine, tmp, pool)
         bias_sweep = {} if args.no_calls else run_bias_sweep(args.eval_dir, engine, tmp, pool)
         from bench import scoring
@@ -385,7 +387,7 @@ def _only_calls(args) -> int:
     report = json.loads(twin.read_text()) if twin.exists() else {"files": []}
     engine = Engine(PipelineOptions(device="cpu"))
     engine.models.wait()
-    pool = [n.strip() for n in (args.eval_dir / "all.lst").read_text().split() if n.strip() and n.strip() != "phone_call_40"]
+    pool = calls.call_pool(args.eval_dir)
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
         report["calls"] = run_calls(args.eval_dir, engine, tmp, pool)

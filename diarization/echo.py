@@ -211,18 +211,18 @@ def cancel_echo(mic: np.ndarray, ref: np.ndarray, *, block_s: float = 8.0, max_l
         blocks += 1
         cleaned = m
         c = None
+        residual = None if delay is None else delay[s:e]
         if np.sum(rl**2) > 1e-6 * len(rl) and len(m) > 1024:
             lag, corr = _lag(m, rl, int(max_lag_s * SR), int(0.05 * SR))
-            residual = None
             if delay is not None:
-                lag, residual = 0, delay[s:e]
+                lag = 0
             if corr >= min_corr:
                 c, path = _cancel_block(m, _shift(r, lag), residual=residual, learn=None if learn is None else _shift(rl, lag))
                 known = (lag, path)
         elif learn is not None and known is not None and np.sum(r**2) > 1e-6 * len(r) and len(m) > 1024:
             # nothing to learn from here (the other party only talks over this one): the path learnt before
             lag = 0 if delay is not None else known[0]
-            c, _ = _cancel_block(m, _shift(r, lag), residual=None if delay is None else delay[s:e], path=known[1])
+            c, _ = _cancel_block(m, _shift(r, lag), residual=residual, path=known[1])
         if c is not None:
             em, ec = float(np.sum(m.astype(np.float64) ** 2)), float(np.sum(c.astype(np.float64) ** 2))
             if ec < em:  # only ever take energy away

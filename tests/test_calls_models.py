@@ -21,6 +21,16 @@ def _attribution(store, meeting_id: int) -> dict:
     return json.loads(row[0])["extra"]
 
 
+def _exported_activity(store, meeting_id: int):
+    """The meeting's speaker activity as `parley export --format rttm` writes it, read back."""
+    from meetings.cli import _export_doc
+    from meetings.export import export, with_activity
+    from meetings.types import SpeakerSegment
+
+    rttm = export(with_activity(_export_doc(store, meeting_id), store, meeting_id), "rttm")
+    return [SpeakerSegment(float(p[3]), float(p[3]) + float(p[4]), p[7]) for p in (line.split() for line in rttm.splitlines())]
+
+
 def _ref_spans(rttm, until: float) -> dict[str, list[tuple[float, float]]]:
     spans: dict[str, list[tuple[float, float]]] = {}
     for line in rttm.read_text().splitlines():
@@ -60,8 +70,6 @@ def _word_purity(turns, spans) -> float:
 
 def test_a_stereo_call_is_attributed_by_channel_and_exports_its_activity(engine, store, tmp_path):
     from bench import scoring
-    from meetings.cli import _export_doc
-    from meetings.export import export, with_activity
     from meetings.types import SpeakerSegment
 
     x, sr = sf.read(eval_item("phone_call_40", "phone_call_40.stereo"), dtype="float32")
@@ -74,8 +82,7 @@ def test_a_stereo_call_is_attributed_by_channel_and_exports_its_activity(engine,
     assert len({t.speaker_name for t in turns}) == 2
     spans = _ref_spans(eval_item("phone_call_40").parent / "phone_call_40.rttm", 60.0)
     assert _word_purity(turns, spans) >= 0.98
-    rttm = export(with_activity(_export_doc(store, result.meeting_id), store, result.meeting_id), "rttm")
-    hyp = [SpeakerSegment(float(p[3]), float(p[3]) + float(p[4]), p[7]) for p in (line.split() for line in rttm.splitlines())]
+    hyp = _exported_activity(store, result.meeting_id)
     ref = scoring.Reference("call", 60.0, tuple(SpeakerSegment(a, b, who) for who, ss in spans.items() for a, b in ss), ())
     parts, _ = scoring.der(ref, hyp, 0.25)
     assert parts.confusion / parts.total <= 0.01 and parts.der <= 0.15, parts
@@ -134,9 +141,6 @@ def test_a_stereo_call_whose_channel_sounds_like_two_does_not_make_the_bleed_a_s
     bleed on it became a third speaker with that party's words (DER 50.9 %). Diarized from its own
     speech only, the call is two people, each with their own words."""
     from bench import calls, scoring
-    from meetings.cli import _export_doc
-    from meetings.export import export, with_activity
-    from meetings.types import SpeakerSegment
 
     names = [n for n in (EVAL / "all.lst").read_text().split() if n != "phone_call_40"]
     pool = {c.speaker: c for c in calls.clean_speakers(EVAL, [n for n in names if not n.startswith("paa_")])}
@@ -147,8 +151,7 @@ def test_a_stereo_call_whose_channel_sounds_like_two_does_not_make_the_bleed_a_s
     spans = _party_spans(call)
     assert len({t.speaker_name for t in turns}) == 2
     assert _word_purity(turns, spans) >= 0.95
-    rttm = export(with_activity(_export_doc(store, result.meeting_id), store, result.meeting_id), "rttm")
-    hyp = [SpeakerSegment(float(p[3]), float(p[3]) + float(p[4]), p[7]) for p in (line.split() for line in rttm.splitlines())]
+    hyp = _exported_activity(store, result.meeting_id)
     parts, _ = scoring.der(calls.reference(call), hyp, 0.25)
     assert parts.der <= 0.15, parts
 
@@ -159,17 +162,13 @@ def test_a_stereo_call_where_one_party_says_a_few_quiet_words_keeps_that_party(e
     so the call takes the channel path (it was mixed down and merged into one speaker, DER 24 %),
     and her own speech is her activity although Whisper hears no word of it."""
     from bench import calls, scoring
-    from meetings.cli import _export_doc
-    from meetings.export import export, with_activity
-    from meetings.types import SpeakerSegment
 
     names = [n for n in (EVAL / "all.lst").read_text().split() if n != "phone_call_40"]
     call = next(c for c in calls.held_out_calls(EVAL, names) if c.name == "call_pyannote-speaker90_EN2006a_-FEE087_dominant")
     result = engine.import_file(calls.write_call(call, tmp_path)["stereo"], store)
     assert _attribution(store, result.meeting_id)["attribution"] == "channels"
     assert len(store.speakers(result.meeting_id)) == 2
-    rttm = export(with_activity(_export_doc(store, result.meeting_id), store, result.meeting_id), "rttm")
-    hyp = [SpeakerSegment(float(p[3]), float(p[3]) + float(p[4]), p[7]) for p in (line.split() for line in rttm.splitlines())]
+    hyp = _exported_activity(store, result.meeting_id)
     assert len({h.speaker for h in hyp}) == 2
     parts, _ = scoring.der(calls.reference(call), hyp, 0.25)
     assert parts.der <= 0.10, parts
@@ -182,9 +181,6 @@ def test_a_stereo_call_with_a_loud_line_echo_keeps_two_parties(engine, store, tm
     subtracts the echo wherever the other party talks, so the channel holds one voice again."""
     from bench import calls, scoring
     from bench.call_bleed import with_bleed
-    from meetings.cli import _export_doc
-    from meetings.export import export, with_activity
-    from meetings.types import SpeakerSegment
 
     names = [n for n in (EVAL / "all.lst").read_text().split() if n != "phone_call_40"]
     call = next(c for c in calls.default_calls(EVAL, names) if c.name == "call_pyannote-speaker91_ES2003a_-MEE012")
@@ -192,8 +188,7 @@ def test_a_stereo_call_with_a_loud_line_echo_keeps_two_parties(engine, store, tm
     result = engine.import_file(tmp_path / "echo.wav", store)
     assert _attribution(store, result.meeting_id)["attribution"] == "channels"
     assert len(store.speakers(result.meeting_id)) == 2
-    rttm = export(with_activity(_export_doc(store, result.meeting_id), store, result.meeting_id), "rttm")
-    hyp = [SpeakerSegment(float(p[3]), float(p[3]) + float(p[4]), p[7]) for p in (line.split() for line in rttm.splitlines())]
+    hyp = _exported_activity(store, result.meeting_id)
     parts, _ = scoring.der(calls.reference(call), hyp, 0.25)
     assert parts.der <= 0.10, parts
 
